@@ -1,0 +1,73 @@
+# The KL divergence and cross-entropy course book.
+# `make book` and `make test` are all a newcomer needs; see README.md.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+# The environment is made once and remade only when its recipe changes.
+STAMP  := $(VENV)/.installed
+BOOK_FLAGS := -W -n --keep-going
+PORT ?= 8000
+SUBMISSIONS ?= submissions
+
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help env book test test-fast lint refresh lab serve clean student grade bench
+
+help:
+	@echo "make book     build the website into _build/html (creates .venv on first use)"
+	@echo "make test     run every test: klbook, notebooks (nbval), the strict build, the browser"
+	@echo "make refresh  re-execute every chapter in a fresh kernel and store its outputs"
+	@echo "make lab      open the chapters in JupyterLab"
+	@echo "make serve    serve the built site on http://127.0.0.1:$(PORT)"
+	@echo "make student  write the student release to _build/student (and a zip)"
+	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into a CSV"
+	@echo "make bench    run the benchmarks into benchmarks/results.md"
+	@echo "make clean    remove _build and caches (keeps .venv)"
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(PY) -m pytest -n 2 --dist loadfile
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check klbook tests
+
+refresh: $(STAMP)
+	$(PY) -m klbook.notebooks chapters/*.ipynb
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters
+
+serve: $(STAMP)
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+student: $(STAMP)
+	$(PY) -m klbook.coursework release --out _build/student chapters/*.ipynb
+
+grade: $(STAMP)
+	$(PY) -m klbook.coursework grade --out $(SUBMISSIONS)/grades.csv $(SUBMISSIONS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py --out benchmarks/results.md
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

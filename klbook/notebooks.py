@@ -1,0 +1,93 @@
+"""Execute the book's notebooks deterministically and store their outputs.
+
+``python -m klbook.notebooks chapters/*.ipynb`` (``make refresh``) re-runs each
+notebook top to bottom in a fresh kernel and writes it back with its outputs.
+Two runs give byte-identical files: timing metadata is not recorded, stale
+``metadata.execution`` entries are dropped, hash seeds are fixed and the
+kernel runs from the notebook's own folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+__all__ = ["execute_notebook", "main", "strip_execution_metadata"]
+
+#: Environment every kernel gets, so that outputs do not depend on the caller.
+KERNEL_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def strip_execution_metadata(nb: nbformat.NotebookNode) -> None:
+    """Remove per-cell execution timestamps, which change on every run."""
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                output.get("metadata", {}).pop("execution", None)
+
+
+def execute_notebook(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    timeout: int = 600,
+    kernel_name: str = "python3",
+) -> nbformat.NotebookNode:
+    """Run a notebook in a fresh kernel and write it, with outputs, to ``out``.
+
+    Parameters
+    ----------
+    path : path-like
+        The notebook to run.
+    out : path-like, optional
+        Where to write the result; ``path`` itself when omitted.
+    timeout : int, default 600
+        Seconds any one cell may take.
+    kernel_name : str, default "python3"
+        The Jupyter kernel to start.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The executed notebook.
+    """
+    src = Path(path)
+    nb = nbformat.read(src, as_version=4)
+    strip_execution_metadata(nb)
+    env = {**os.environ, **KERNEL_ENV}
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        record_timing=False,
+        resources={"metadata": {"path": str(src.parent.resolve())}},
+    )
+    client.execute(env=env)
+    strip_execution_metadata(nb)
+    nbformat.write(nb, Path(out) if out is not None else src)
+    return nb
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: re-execute the given notebooks in place."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--timeout", type=int, default=600)
+    args = parser.parse_args(argv)
+    for nb_path in args.notebooks:
+        start = time.perf_counter()
+        execute_notebook(nb_path, timeout=args.timeout)
+        print(f"{nb_path}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
