@@ -1,0 +1,342 @@
+"""klbook.measures: entropy, cross-entropy, KL and their binary forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+import scipy.stats
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import klbook
+from klbook import (
+    binary_cross_entropy,
+    binary_entropy,
+    binary_kl,
+    cross_entropy,
+    entropy,
+    kl_divergence,
+)
+
+LN2 = math.log(2)
+
+
+# --- strategies --------------------------------------------------------------
+
+
+@st.composite
+def distributions(draw, n=None, min_size=1, max_size=8, allow_zeros=True):
+    """A probability vector: non-negative weights, divided by their sum here in the test."""
+    size = n if n is not None else draw(st.integers(min_size, max_size))
+    low = 0.0 if allow_zeros else 1e-3
+    weights = draw(
+        arrays(np.float64, size, elements=st.floats(low, 1.0, allow_nan=False, width=64))
+    )
+    assume(weights.sum() > 1e-3)
+    return weights / weights.sum()
+
+
+@st.composite
+def pairs(draw, allow_zeros=True, q_positive=False):
+    n = draw(st.integers(1, 8))
+    p = draw(distributions(n=n, allow_zeros=allow_zeros))
+    q = draw(distributions(n=n, allow_zeros=allow_zeros and not q_positive))
+    return p, q
+
+
+probability = st.floats(0.0, 1.0, allow_nan=False)
+
+
+# --- known values ------------------------------------------------------------
+
+
+def test_fair_coin_has_one_bit_of_entropy():
+    assert entropy([0.5, 0.5], base=2) == pytest.approx(1.0, abs=1e-15)
+    assert entropy([0.5, 0.5]) == pytest.approx(LN2, abs=1e-15)
+
+
+def test_uniform_entropy_is_log_of_outcomes():
+    for m in (1, 2, 3, 6, 1000):
+        assert entropy(np.full(m, 1 / m)) == pytest.approx(math.log(m), rel=1e-12)
+
+
+def test_certain_outcome_has_zero_entropy_without_nan():
+    assert entropy([0.0, 1.0, 0.0]) == 0.0
+
+
+def test_kl_hand_computed():
+    # KL((1/2, 1/2) || (9/10, 1/10)) = 1/2 log(5/9) + 1/2 log 5
+    expected = 0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1)
+    assert kl_divergence([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-14)
+
+
+def test_kl_first_argument_is_the_truth():
+    p, q = [0.9, 0.1], [0.5, 0.5]
+    # sum over P's weights of log(P/Q)
+    expected = 0.9 * math.log(0.9 / 0.5) + 0.1 * math.log(0.1 / 0.5)
+    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-14)
+    assert kl_divergence(q, p) != pytest.approx(expected, rel=1e-3)
+
+
+def test_kl_infinite_where_q_misses_support_of_p():
+    assert kl_divergence([0.5, 0.5], [1.0, 0.0]) == math.inf
+    assert cross_entropy([0.5, 0.5], [1.0, 0.0]) == math.inf
+    # but not the other way round: P gives zero weight where Q does not
+    assert math.isfinite(kl_divergence([1.0, 0.0], [0.5, 0.5]))
+    assert kl_divergence([1.0, 0.0], [0.5, 0.5]) == pytest.approx(LN2)
+
+
+def test_scalar_results_are_python_floats():
+    assert type(entropy([0.2, 0.8])) is float
+    assert type(kl_divergence([0.2, 0.8], [0.5, 0.5])) is float
+    assert type(cross_entropy([0.2, 0.8], [0.5, 0.5])) is float
+    assert type(binary_kl(0.2, 0.5)) is float
+
+
+def test_batched_along_axis():
+    p = np.array([[0.5, 0.5], [0.9, 0.1], [1.0, 0.0]])
+    q = np.array([0.6, 0.4])
+    got = kl_divergence(p, q)
+    assert got.shape == (3,)
+    for i in range(3):
+        assert got[i] == pytest.approx(kl_divergence(p[i], q), rel=1e-14)
+    # axis=0 with the transpose gives the same numbers
+    assert np.allclose(kl_divergence(p.T, q[:, None], axis=0), got)
+    assert np.allclose(entropy(p.T, axis=0), entropy(p))
+
+
+# --- cross-checks against scipy ----------------------------------------------
+
+
+@given(pairs())
+def test_kl_matches_scipy_entropy_and_rel_entr(pq):
+    p, q = pq
+    ours = kl_divergence(p, q)
+    theirs = scipy.stats.entropy(p, q)
+    rel = float(np.sum(scipy.special.rel_entr(p, q)))
+    if math.isinf(theirs):
+        assert ours == math.inf
+    else:
+        assert ours == pytest.approx(max(theirs, 0.0), rel=1e-9, abs=1e-12)
+        assert ours == pytest.approx(max(rel, 0.0), rel=1e-9, abs=1e-12)
+
+
+@given(distributions(), st.sampled_from([2, math.e, 10, 0.5, 3.7]))
+def test_entropy_matches_scipy_in_any_base(p, base):
+    # a base below one is legal and flips the sign, as in scipy
+    assert entropy(p, base=base) == pytest.approx(
+        scipy.stats.entropy(p, base=base), rel=1e-9, abs=1e-12
+    )
+
+
+# --- identities (property tests) -------------------------------------------------
+
+
+@given(pairs())
+def test_gibbs_inequality(pq):
+    p, q = pq
+    assert kl_divergence(p, q) >= 0.0
+
+
+@given(distributions())
+def test_kl_of_a_distribution_from_itself_is_zero(p):
+    assert kl_divergence(p, p) == 0.0
+
+
+@given(pairs(q_positive=True))
+def test_cross_entropy_is_kl_plus_entropy(pq):
+    p, q = pq
+    lhs = cross_entropy(p, q)
+    rhs = kl_divergence(p, q) + entropy(p)
+    assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-12)
+
+
+@given(pairs())
+def test_bits_are_nats_over_ln2(pq):
+    p, q = pq
+    for f in (kl_divergence, cross_entropy):
+        nats, bits = f(p, q), f(p, q, base=2)
+        if math.isinf(nats):
+            assert math.isinf(bits)
+        else:
+            assert bits == pytest.approx(nats / LN2, rel=1e-12, abs=1e-15)
+    assert entropy(p, base=2) == pytest.approx(entropy(p) / LN2, rel=1e-12, abs=1e-15)
+
+
+@given(distributions(min_size=2))
+def test_entropy_bounded_by_log_of_support(p):
+    assert 0.0 <= entropy(p) <= math.log(len(p)) + 1e-12
+
+
+def test_kl_is_not_symmetric():
+    p, q = [0.9, 0.1], [0.5, 0.5]
+    assert kl_divergence(p, q) - kl_divergence(q, p) == pytest.approx(
+        (0.9 * math.log(1.8) + 0.1 * math.log(0.2)) - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)),
+        rel=1e-12,
+    )
+    assert abs(kl_divergence(p, q) - kl_divergence(q, p)) > 0.1
+
+
+@given(pairs(allow_zeros=False))
+def test_symmetry_breaks_except_when_equal(pq):
+    p, q = pq
+    forward, reverse = kl_divergence(p, q), kl_divergence(q, p)
+    assert forward >= 0 and reverse >= 0
+    if np.allclose(p, q, atol=1e-6):
+        return
+    # both are strictly positive for distinct distributions
+    assert forward > 0 and reverse > 0
+
+
+# --- binary forms ---------------------------------------------------------
+
+
+@given(probability)
+def test_binary_entropy_matches_vector_entropy(p):
+    assert binary_entropy(p) == pytest.approx(entropy([p, 1 - p]), rel=1e-9, abs=1e-15)
+
+
+@given(probability, probability)
+def test_binary_kl_and_cross_entropy_match_vector_forms(p, q):
+    vec_kl = kl_divergence([p, 1 - p], [q, 1 - q])
+    vec_ce = cross_entropy([p, 1 - p], [q, 1 - q])
+    bkl, bce = binary_kl(p, q), binary_cross_entropy(p, q)
+    if math.isinf(vec_kl):
+        assert math.isinf(bkl) and math.isinf(bce)
+    else:
+        assert bkl == pytest.approx(vec_kl, rel=1e-7, abs=1e-12)
+        assert bce == pytest.approx(vec_ce, rel=1e-9, abs=1e-12)
+        assert bce == pytest.approx(bkl + binary_entropy(p), rel=1e-9, abs=1e-12)
+
+
+def test_binary_entropy_curve_shape():
+    grid = np.linspace(0, 1, 101)
+    h = binary_entropy(grid, base=2)
+    assert h[0] == 0.0 and h[-1] == 0.0
+    assert h[50] == pytest.approx(1.0)
+    assert np.allclose(h, h[::-1])  # symmetric about 1/2
+    assert int(np.argmax(h)) == 50
+
+
+def test_binary_edges():
+    assert binary_kl(1.0, 1.0) == 0.0
+    assert binary_kl(0.0, 0.0) == 0.0
+    assert binary_kl(0.5, 0.0) == math.inf
+    assert binary_kl(0.5, 1.0) == math.inf
+    assert binary_kl(0.0, 0.5) == pytest.approx(LN2)
+    assert binary_cross_entropy(1.0, 1.0) == 0.0
+
+
+def test_broadcasting_binary():
+    got = binary_kl(np.array([[0.1], [0.5]]), np.array([0.2, 0.5, 0.9]))
+    assert got.shape == (2, 3)
+    assert got[1, 1] == 0.0
+
+
+# --- accuracy for tiny probabilities ----------------------------------------
+
+
+def test_tiny_probabilities_are_finite_and_accurate():
+    tiny = 1e-300
+    p = np.array([tiny, 1 - tiny])
+    assert entropy(p) == pytest.approx(-(tiny * math.log(tiny)), rel=1e-12)
+    q = np.array([1e-200, 1 - 1e-200])
+    # KL ≈ p1 log(p1/q1) + (q1 - p1): dominated by q1 = 1e-200
+    expected = tiny * math.log(tiny / 1e-200) + (1e-200 - tiny)
+    assert binary_kl(tiny, 1e-200) == pytest.approx(expected, rel=1e-9)
+    assert math.isfinite(kl_divergence(p, q))
+    assert kl_divergence([1.0, 0.0], [1 - 1e-300, 1e-300]) == pytest.approx(1e-300, rel=1e-6)
+    assert binary_entropy(1e-300) == pytest.approx(1e-300 * (690.7755278982137 + 1), rel=1e-9)
+
+
+# --- bad input --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "func", [lambda p: entropy(p), lambda p: kl_divergence(p, [0.5, 0.5]),
+             lambda p: cross_entropy(p, [0.5, 0.5])]
+)
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ([1.2, -0.2], "p has a negative entry"),
+        ([0.5, np.nan], "p contains NaN"),
+        ([0.3, 0.3], "p does not sum to one"),
+        ([np.inf, 0.0], "p contains an infinite value"),
+        (0.5, "p must be a probability vector"),
+        ([], "p is empty"),
+        (["a", "b"], "p must be an array of real numbers"),
+        ([1 + 0j, 0j], "p must be real"),
+    ],
+)
+def test_bad_p_is_a_clear_value_error(func, bad, message):
+    with pytest.raises(ValueError, match=message):
+        func(bad)
+
+
+def test_bad_q_is_named():
+    with pytest.raises(ValueError, match="q does not sum to one"):
+        kl_divergence([0.5, 0.5], [0.5, 0.6])
+    with pytest.raises(ValueError, match="q has a negative entry"):
+        cross_entropy([0.5, 0.5], [1.5, -0.5])
+    with pytest.raises(ValueError, match="q contains NaN"):
+        kl_divergence([0.5, 0.5], [np.nan, 0.5])
+
+
+def test_no_silent_normalisation():
+    # scipy would normalise [1, 1] to [0.5, 0.5]; klbook refuses
+    assert scipy.stats.entropy([1, 1]) == pytest.approx(LN2)
+    with pytest.raises(ValueError, match="never normalises silently"):
+        entropy([1, 1])
+
+
+def test_mismatched_shapes():
+    with pytest.raises(ValueError, match="same number of outcomes"):
+        kl_divergence([0.5, 0.5], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="do not broadcast"):
+        kl_divergence(np.full((2, 2), 0.5), np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match="do not broadcast"):
+        binary_kl([0.1, 0.2], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="axis 2 is out of range"):
+        entropy([0.5, 0.5], axis=2)
+
+
+@pytest.mark.parametrize("base", [1, 1.0, 0, -2, math.nan, math.inf, "2", True, None])
+def test_bad_base(base):
+    if base is None:
+        assert entropy([0.5, 0.5], base=base) == pytest.approx(LN2)
+        return
+    with pytest.raises(ValueError, match="base must be a positive real number other than 1"):
+        kl_divergence([0.5, 0.5], [0.4, 0.6], base=base)
+    with pytest.raises(ValueError, match="base"):
+        binary_entropy(0.3, base=base)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.1, np.nan])
+def test_binary_bad_probabilities(bad):
+    with pytest.raises(ValueError, match="p"):
+        binary_entropy(bad)
+    with pytest.raises(ValueError, match="q"):
+        binary_kl(0.5, bad)
+    with pytest.raises(ValueError, match="q"):
+        binary_cross_entropy(0.5, bad)
+
+
+def test_no_runtime_warnings_on_edges():
+    with np.errstate(all="raise"):
+        binary_kl(np.array([0.0, 1.0, 0.5, 0.5]), np.array([0.0, 1.0, 0.0, 1.0]))
+        kl_divergence([[1.0, 0.0], [0.5, 0.5]], [[1.0, 0.0], [1.0, 0.0]])
+        cross_entropy([1.0, 0.0], [1.0, 0.0])
+        entropy([1.0, 0.0])
+
+
+def test_public_api_is_exported():
+    for name in ("entropy", "cross_entropy", "kl_divergence", "binary_entropy",
+                 "binary_cross_entropy", "binary_kl", "sequence_log_prob",
+                 "log_likelihood_ratio"):
+        assert name in klbook.__all__
+        assert callable(getattr(klbook, name))
