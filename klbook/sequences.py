@@ -32,6 +32,19 @@ def _heads_and_flips(k: ArrayLike, n: ArrayLike) -> tuple[NDArray[np.int64], NDA
     return ka, na
 
 
+def _log_prob(
+    ka: NDArray[np.int64], na: NDArray[np.int64], pa: NDArray[np.float64], name: str
+) -> NDArray[np.float64]:
+    try:
+        ka, na, pa = np.broadcast_arrays(ka, na, pa)
+    except ValueError:
+        raise ValueError(
+            f"k, n and {name} have shapes {ka.shape}, {na.shape} and {pa.shape}, "
+            "which do not broadcast"
+        ) from None
+    return xlogy(ka, pa) + xlog1py(na - ka, -pa)
+
+
 def sequence_log_prob(
     k: ArrayLike, n: ArrayLike, p: ArrayLike, *, base: float | None = None
 ) -> Result:
@@ -78,16 +91,7 @@ def sequence_log_prob(
     """
     scale = log_base(base)
     ka, na = _heads_and_flips(k, n)
-    pa = as_probabilities(p, "p")
-    try:
-        ka, na, pa = np.broadcast_arrays(ka, na, pa)
-    except ValueError:
-        raise ValueError(
-            f"k, n and p have shapes {np.shape(k)}, {np.shape(n)} and {np.shape(p)}, "
-            "which do not broadcast"
-        ) from None
-    logp = xlogy(ka, pa) + xlog1py(na - ka, -pa)
-    return scalar_or_array(logp / scale)
+    return scalar_or_array(_log_prob(ka, na, as_probabilities(p, "p"), "p") / scale)
 
 
 def log_likelihood_ratio(
@@ -140,11 +144,13 @@ def log_likelihood_ratio(
     >>> log_likelihood_ratio(3, 10, 0.5, 0.0)
     inf
     """
-    logp = np.asarray(sequence_log_prob(k, n, p, base=base))
-    logq = np.asarray(sequence_log_prob(k, n, q, base=base))
+    scale = log_base(base)
+    ka, na = _heads_and_flips(k, n)
+    logp = _log_prob(ka, na, as_probabilities(p, "p"), "p")
+    logq = _log_prob(ka, na, as_probabilities(q, "q"), "q")
     both_impossible = np.isneginf(logp) & np.isneginf(logq)
     if both_impossible.any():
         raise ValueError(
             "the sequence has probability zero under both p and q, so their ratio is undefined"
         )
-    return scalar_or_array(logp - logq)
+    return scalar_or_array((logp - logq) / scale)

@@ -175,7 +175,8 @@ def test_entropy_bounded_by_log_of_support(p):
 def test_kl_is_not_symmetric():
     p, q = [0.9, 0.1], [0.5, 0.5]
     assert kl_divergence(p, q) - kl_divergence(q, p) == pytest.approx(
-        (0.9 * math.log(1.8) + 0.1 * math.log(0.2)) - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)),
+        (0.9 * math.log(1.8) + 0.1 * math.log(0.2))
+        - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)),
         rel=1e-12,
     )
     assert abs(kl_divergence(p, q) - kl_divergence(q, p)) > 0.1
@@ -257,8 +258,12 @@ def test_tiny_probabilities_are_finite_and_accurate():
 
 
 @pytest.mark.parametrize(
-    "func", [lambda p: entropy(p), lambda p: kl_divergence(p, [0.5, 0.5]),
-             lambda p: cross_entropy(p, [0.5, 0.5])]
+    "func",
+    [
+        lambda p: entropy(p),
+        lambda p: kl_divergence(p, [0.5, 0.5]),
+        lambda p: cross_entropy(p, [0.5, 0.5]),
+    ],
 )
 @pytest.mark.parametrize(
     ("bad", "message"),
@@ -335,8 +340,15 @@ def test_no_runtime_warnings_on_edges():
 
 
 def test_public_api_is_exported():
-    for name in ("entropy", "cross_entropy", "kl_divergence", "binary_entropy",
-                 "binary_cross_entropy", "binary_kl", "sequence_log_prob",
-                 "log_likelihood_ratio"):
+    for name in (
+        "entropy",
+        "cross_entropy",
+        "kl_divergence",
+        "binary_entropy",
+        "binary_cross_entropy",
+        "binary_kl",
+        "sequence_log_prob",
+        "log_likelihood_ratio",
+    ):
         assert name in klbook.__all__
         assert callable(getattr(klbook, name))

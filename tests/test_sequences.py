@@ -1,0 +1,143 @@
+"""klbook.sequences: sequence probabilities and log-likelihood ratios of coins."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klbook import binary_kl, log_likelihood_ratio, sequence_log_prob
+
+probability = st.floats(0.0, 1.0, allow_nan=False)
+inner_probability = st.floats(1e-6, 1 - 1e-6, allow_nan=False)
+
+
+@st.composite
+def heads_and_flips(draw, max_n=200):
+    n = draw(st.integers(0, max_n))
+    k = draw(st.integers(0, n))
+    return k, n
+
+
+@given(heads_and_flips(max_n=60), inner_probability)
+def test_sequence_log_prob_is_log_of_the_product(kn, p):
+    k, n = kn
+    direct = p**k * (1 - p) ** (n - k)
+    assert sequence_log_prob(k, n, p) == pytest.approx(math.log(direct), rel=1e-9, abs=1e-12)
+
+
+@given(heads_and_flips(), inner_probability)
+def test_matches_scipy_binomial_without_the_binomial_coefficient(kn, p):
+    k, n = kn
+    log_comb = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    expected = scipy.stats.binom.logpmf(k, n, p) - log_comb
+    assert sequence_log_prob(k, n, p) == pytest.approx(expected, rel=1e-8, abs=1e-8)
+
+
+def test_exact_at_the_edges():
+    assert sequence_log_prob(0, 10, 0.0) == 0.0
+    assert sequence_log_prob(10, 10, 1.0) == 0.0
+    assert sequence_log_prob(1, 10, 0.0) == -math.inf
+    assert sequence_log_prob(9, 10, 1.0) == -math.inf
+    assert sequence_log_prob(0, 0, 0.3) == 0.0
+
+
+def test_no_underflow_where_the_product_does():
+    n = 10_000
+    assert 0.5**n == 0.0  # the naive product underflows
+    assert sequence_log_prob(n // 2, n, 0.5) == pytest.approx(-n * math.log(2), rel=1e-14)
+
+
+def test_order_does_not_matter_only_counts():
+    flips = np.array([1, 0, 0, 1, 1, 1, 0, 1])
+    p = 0.7
+    direct = float(np.sum(np.where(flips == 1, math.log(p), math.log(1 - p))))
+    assert sequence_log_prob(int(flips.sum()), flips.size, p) == pytest.approx(direct, rel=1e-14)
+
+
+def test_broadcasting_and_base():
+    got = sequence_log_prob(np.array([0, 1, 2]), 2, 0.5, base=2)
+    assert np.allclose(got, [-2.0, -2.0, -2.0])
+    grid = sequence_log_prob(3, 5, np.array([[0.2], [0.5]]))
+    assert grid.shape == (2, 1)
+
+
+@given(heads_and_flips(), inner_probability, inner_probability)
+def test_llr_is_difference_of_log_probs(kn, p, q):
+    k, n = kn
+    expected = sequence_log_prob(k, n, p) - sequence_log_prob(k, n, q)
+    assert log_likelihood_ratio(k, n, p, q) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+@given(heads_and_flips(), inner_probability, inner_probability)
+def test_llr_is_antisymmetric_in_the_coins(kn, p, q):
+    k, n = kn
+    assert log_likelihood_ratio(k, n, p, q) == pytest.approx(
+        -log_likelihood_ratio(k, n, q, p), rel=1e-12, abs=1e-12
+    )
+
+
+@given(heads_and_flips(), inner_probability)
+def test_llr_is_zero_for_equal_coins(kn, p):
+    k, n = kn
+    assert log_likelihood_ratio(k, n, p, p) == 0.0
+
+
+@given(inner_probability, inner_probability)
+def test_llr_per_flip_at_expected_counts_is_kl(p, q):
+    # With k = n p heads (allowed as a real count in the formula), LLR/n = KL(P||Q).
+    n = 1000
+    k_real = n * p
+    per_flip = (k_real * math.log(p / q) + (n - k_real) * math.log((1 - p) / (1 - q))) / n
+    assert per_flip == pytest.approx(binary_kl(p, q), rel=1e-9, abs=1e-12)
+
+
+def test_llr_sign_favours_the_better_coin():
+    assert log_likelihood_ratio(8, 10, 0.8, 0.5) > 0
+    assert log_likelihood_ratio(2, 10, 0.8, 0.5) < 0
+    # k where both coins explain the data equally well (p = 0.8, q = 0.2, n = 10): k = 5
+    assert log_likelihood_ratio(5, 10, 0.8, 0.2) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_llr_infinite_when_one_coin_rules_the_sequence_out():
+    assert log_likelihood_ratio(3, 10, 0.5, 0.0) == math.inf
+    assert log_likelihood_ratio(3, 10, 0.0, 0.5) == -math.inf
+
+
+def test_llr_undefined_when_both_rule_it_out():
+    with pytest.raises(ValueError, match="probability zero under both"):
+        log_likelihood_ratio(3, 10, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "p", "message"),
+    [
+        (5, 3, 0.5, "k must lie in 0..n"),
+        (-1, 3, 0.5, "k must be non-negative"),
+        (1.5, 3, 0.5, "k must be whole numbers"),
+        (1, 2.5, 0.5, "n must be whole numbers"),
+        (1, 3, 1.5, "p must hold probabilities"),
+        (1, 3, -0.5, "p must hold probabilities"),
+        (1, 3, np.nan, "p contains NaN"),
+        (np.nan, 3, 0.5, "k contains NaN"),
+        (1, np.inf, 0.5, "n must be finite"),
+        ([1, 2], [3, 4, 5], 0.5, "do not broadcast"),
+    ],
+)
+def test_bad_input(k, n, p, message):
+    with pytest.raises(ValueError, match=message):
+        sequence_log_prob(k, n, p)
+
+
+def test_bad_q_in_llr_is_named():
+    with pytest.raises(ValueError, match="q must hold probabilities"):
+        log_likelihood_ratio(1, 3, 0.5, 2.0)
+    with pytest.raises(ValueError, match="base"):
+        log_likelihood_ratio(1, 3, 0.5, 0.4, base=1)
+    assert log_likelihood_ratio(1, 2, 0.5, 0.25, base=2) == pytest.approx(
+        log_likelihood_ratio(1, 2, 0.5, 0.25) / math.log(2)
+    )
