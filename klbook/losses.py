@@ -1,5 +1,511 @@
-"""Softmax, log-softmax and the cross-entropy loss computed from logits (chapter 4)."""
+"""Softmax, log-softmax and the cross-entropy loss computed from logits (chapter 4).
+
+A classifier outputs one real number per class, its *logits* ``z``; the model's
+class probabilities are ``softmax(z)``. The loss of one example with true class
+``y`` is the cross-entropy of the target with the model,
+``−log softmax(z)[y] = logsumexp(z) − z[y]``, computed here from the logits
+directly with the log-sum-exp shift, never as ``log(softmax(z))``.
+
+Conventions of this module:
+
+* The class axis of ``cross_entropy_loss`` is the **last** axis: logits have
+  shape ``(..., C)``. (PyTorch's ``cross_entropy`` puts the classes on axis 1;
+  for the usual 2-D ``(N, C)`` batch the two agree.)
+* Logits may be any finite real numbers, ``±1e4`` and beyond. ``-inf`` is
+  allowed and means probability exactly 0 (a masked class); ``+inf`` is
+  rejected, since it makes the probabilities ``inf/inf``; ``NaN`` is rejected;
+  a row whose logits are all ``-inf`` is rejected, since no distribution
+  gives every class probability zero.
+* Results are float64; a 0-d result is returned as a Python ``float``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from klbook._validation import SUM_TOLERANCE, scalar_or_array
+
+__all__ = [
+    "cross_entropy_loss",
+    "cross_entropy_loss_grad",
+    "log_softmax",
+    "logsumexp",
+    "softmax",
+]
+
+Result = float | NDArray[np.float64]
+Reduction = Literal["mean", "sum", "none"]
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- #
+# Validation (one pass: NaN and +inf are found through the row maxima)
+# --------------------------------------------------------------------------- #
+
+
+def _as_logits(logits: ArrayLike) -> NDArray[np.float64]:
+    """Return ``logits`` as a float64 array of at least one dimension (no value scan)."""
+    try:
+        arr = np.asarray(logits)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"logits must be an array of real numbers ({exc})") from None
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"logits must be an array of real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError("logits must be real, got complex values")
+    if arr.ndim == 0:
+        raise ValueError("logits must have a class axis (at least one dimension), got a scalar")
+    return arr.astype(np.float64, copy=False)
+
+
+def _normalise_axis(axis: int, ndim: int) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise ValueError(f"axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for logits with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def _row_max(arr: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
+    """Row maxima (keepdims), validating the rows on the way.
+
+    ``max`` propagates NaN, so one reduction finds NaN, ``+inf`` and all-``-inf``
+    rows without a separate pass over the whole array.
+    """
+    if arr.shape[axis] == 0:
+        raise ValueError(f"logits are empty along the class axis {axis}: there are no classes")
+    m = np.max(arr, axis=axis, keepdims=True)
+    if np.isnan(m).any():
+        raise ValueError("logits contain NaN")
+    if np.isposinf(m).any():
+        raise ValueError(
+            "logits contain +inf, which has no probability (inf/inf); use a large finite "
+            "logit, or -inf to give a class probability zero"
+        )
+    if np.isneginf(m).any():
+        raise ValueError(
+            "a row of logits is all -inf: no distribution gives every class probability zero"
+        )
+    return m
+
+
+def _shifted(arr: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``arr − m`` in a new array; overflow to ``-inf`` (near ``-1.8e308``) is harmless."""
+    with np.errstate(over="ignore"):
+        return np.subtract(arr, m)
+
+
+# --------------------------------------------------------------------------- #
+# softmax, log_softmax, logsumexp
+# --------------------------------------------------------------------------- #
+
+
+def logsumexp(logits: ArrayLike, axis: int = -1) -> Result:
+    """Compute the log of a sum of exponentials, ``log Σ_c exp(z_c)``, without overflow.
+
+    Computed as ``m + log Σ_c exp(z_c − m)`` with ``m = max_c z_c``: every
+    exponent is then at most 0, so nothing overflows, and the largest term is
+    exactly 1, so the log never sees 0.
+
+    Parameters
+    ----------
+    logits : array_like
+        Real numbers; ``-inf`` allowed (contributes nothing), ``+inf`` and NaN not.
+    axis : int, default -1
+        The axis to sum over; the other axes are a batch.
+
+    Returns
+    -------
+    float or ndarray
+        ``log Σ exp``, with the summed axis removed; a float for a 1-D input.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not real, is a scalar, is empty along ``axis``, or
+        contains NaN, ``+inf`` or a row that is all ``-inf``.
+
+    See Also
+    --------
+    scipy.special.logsumexp : the same without the input checks.
+
+    Examples
+    --------
+    >>> from klbook.losses import logsumexp
+    >>> round(logsumexp([1000.0, 1000.0]) - 1000.0, 6)  # log 2; exp(1000) overflows
+    0.693147
+    >>> logsumexp([0.0, -float("inf")])
+    0.0
+    """
+    arr = _as_logits(logits)
+    ax = _normalise_axis(axis, arr.ndim)
+    m = _row_max(arr, ax)
+    e = _shifted(arr, m)
+    np.exp(e, out=e)
+    out = np.log(np.sum(e, axis=ax)) + np.squeeze(m, axis=ax)
+    return scalar_or_array(out)
+
+
+def log_softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """Log-probabilities ``log softmax(z) = z − logsumexp(z)``, stable for any logits.
+
+    Parameters
+    ----------
+    logits : array_like
+        Real numbers; ``-inf`` allowed (log-probability ``-inf``), ``+inf`` and
+        NaN not.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``logits``; every entry ≤ 0 and ``exp`` of each row sums to one.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not real, is a scalar, is empty along ``axis``, or
+        contains NaN, ``+inf`` or a row that is all ``-inf``.
+
+    See Also
+    --------
+    softmax, logsumexp
+
+    Examples
+    --------
+    >>> from klbook.losses import log_softmax
+    >>> log_softmax([0.0, 0.0]).round(6)
+    array([-0.693147, -0.693147])
+    >>> log_softmax([1e4, 0.0, -1e4])  # log(softmax) would give -inf and NaN
+    array([     0., -10000., -20000.])
+    """
+    arr = _as_logits(logits)
+    ax = _normalise_axis(axis, arr.ndim)
+    m = _row_max(arr, ax)
+    shifted = _shifted(arr, m)
+    log_norm = np.log(np.sum(np.exp(shifted), axis=ax, keepdims=True))
+    shifted -= log_norm
+    return shifted
+
+
+def softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """Class probabilities ``exp(z_c) / Σ_k exp(z_k)``, stable for any logits.
+
+    The logits are shifted by their row maximum first (which does not change
+    the result), so ``exp`` never overflows; the largest class gets
+    ``exp(0) = 1`` before normalising, so a row never sums to zero.
+
+    Parameters
+    ----------
+    logits : array_like
+        Real numbers; ``-inf`` allowed (probability exactly 0), ``+inf`` and
+        NaN not.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``logits``: non-negative, each row summing to one (to
+        rounding).
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not real, is a scalar, is empty along ``axis``, or
+        contains NaN, ``+inf`` or a row that is all ``-inf``.
+
+    See Also
+    --------
+    log_softmax, cross_entropy_loss
+
+    Examples
+    --------
+    >>> from klbook.losses import softmax
+    >>> softmax([0.0, 0.0, 0.0]).round(4)
+    array([0.3333, 0.3333, 0.3333])
+    >>> softmax([1e4, 0.0])  # exp(1e4) overflows, the shifted form does not
+    array([1., 0.])
+    >>> softmax([0.0, -float("inf")])
+    array([1., 0.])
+    """
+    arr = _as_logits(logits)
+    ax = _normalise_axis(axis, arr.ndim)
+    m = _row_max(arr, ax)
+    e = _shifted(arr, m)
+    np.exp(e, out=e)
+    e /= np.sum(e, axis=ax, keepdims=True)
+    return e
+
+
+# --------------------------------------------------------------------------- #
+# The cross-entropy loss
+# --------------------------------------------------------------------------- #
+
+
+def _check_smoothing(label_smoothing: float) -> float:
+    if isinstance(label_smoothing, bool) or not isinstance(
+        label_smoothing, int | float | np.integer | np.floating
+    ):
+        raise ValueError(f"label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:  # also catches NaN
+        raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    return eps
+
+
+def _targets(
+    targets: ArrayLike, shape: tuple[int, ...]
+) -> tuple[NDArray[np.intp] | None, NDArray[np.float64] | None]:
+    """Classify and validate targets: (class indices, None) or (None, probability rows)."""
+    if shape[-1] == 0:
+        raise ValueError("logits are empty along the class axis (the last): there are no classes")
+    try:
+        t = np.asarray(targets)
+    except Exception as exc:
+        raise ValueError(f"targets must be class indices or probability rows ({exc})") from None
+    n_classes = shape[-1]
+    if t.shape == shape[:-1]:
+        if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.integer):
+            raise ValueError(
+                f"targets of shape {t.shape} are class indices and must be integers, got "
+                f"dtype {t.dtype} (probability targets need the logits' shape {shape})"
+            )
+        if t.size and (t.min() < 0 or t.max() >= n_classes):
+            bad = t[(t < 0) | (t >= n_classes)].flat[0]
+            raise ValueError(
+                f"targets holds the class index {int(bad)}, outside 0..{n_classes - 1} "
+                f"for {n_classes} classes"
+            )
+        return t.astype(np.intp, copy=False), None
+    if t.shape == shape:
+        if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.number):
+            raise ValueError(f"probability targets must be real numbers, got dtype {t.dtype}")
+        if np.iscomplexobj(t):
+            raise ValueError("probability targets must be real, got complex values")
+        p = t.astype(np.float64, copy=False)
+        if not np.isfinite(p).all():
+            raise ValueError("probability targets contain NaN or an infinite value")
+        if (p < 0).any():
+            raise ValueError(
+                f"probability targets have a negative entry {float(p.min())!r}: "
+                "each row must be a distribution over the classes"
+            )
+        sums = p.sum(axis=-1)
+        off = np.abs(sums - 1.0)
+        if p.size and (off > SUM_TOLERANCE).any():
+            worst = float(np.ravel(sums)[int(np.argmax(off))])
+            raise ValueError(
+                f"probability targets must sum to one over the class axis (the last); a row "
+                f"sums to {worst!r}. klbook never normalises silently"
+            )
+        return None, p
+    raise ValueError(
+        f"targets of shape {t.shape} do not fit logits of shape {shape}: give class "
+        f"indices of shape {shape[:-1]} or probability rows of shape {shape} "
+        "(the class axis is the last one)"
+    )
+
+
+def _check_reduction(reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> str:
+    if not isinstance(reduction, str) or reduction not in allowed:
+        raise ValueError(f"reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
+
+
+def cross_entropy_loss(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+) -> Result:
+    """Cross-entropy loss of a classifier, from its logits, stably.
+
+    For one example with logits ``z`` (length C) and target distribution ``t``
+    over the classes, the loss is the cross-entropy of the target with the
+    model ``softmax(z)``:
+
+        loss = −Σ_c t_c log softmax(z)_c = logsumexp(z) − Σ_c t_c z_c.
+
+    For a class index ``y`` (a one-hot target) this is
+    ``logsumexp(z) − z[y] = −log softmax(z)[y]``, the negative log-likelihood.
+    With label smoothing ε the target is first mixed with the uniform
+    distribution, ``(1 − ε) t + ε / C``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., C)
+        Real logits, the classes on the **last** axis. ``-inf`` means
+        probability 0; ``+inf`` and NaN are rejected.
+    targets : array_like, shape (...) or (..., C)
+        Either integer class indices in ``0..C-1`` with the logits' shape
+        minus the class axis, or probability rows with the logits' shape
+        (non-negative, each summing to one; never normalised silently).
+    label_smoothing : float, default 0.0
+        ε in [0, 1]; the target becomes ``(1 − ε) · target + ε / C``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        Average or add the per-example losses, or return them all.
+
+    Returns
+    -------
+    float or ndarray
+        The loss in nats, ≥ 0; an array of shape ``(...)`` for
+        ``reduction="none"``. It is ``inf`` where the model gives probability 0
+        (a ``-inf`` logit) to a class the target gives probability > 0.
+
+    Raises
+    ------
+    ValueError
+        If the logits are invalid (see :func:`softmax`), the targets' shape
+        fits neither form, a class index is not an integer or is out of range,
+        a probability row is not a distribution, ``label_smoothing`` lies
+        outside [0, 1], ``reduction`` is unknown, or the mean of an empty
+        batch is asked for.
+
+    See Also
+    --------
+    cross_entropy_loss_grad, log_softmax, klbook.measures.cross_entropy
+
+    Notes
+    -----
+    The semantics are those of PyTorch's ``torch.nn.functional.cross_entropy``
+    (logits in, class indices or class probabilities as targets, the same
+    label smoothing and reductions), with two differences: the class axis is
+    the last one here, axis 1 in PyTorch (they agree for an ``(N, C)`` batch),
+    and there is no ``weight`` or ``ignore_index`` argument.
+
+    For class indices no one-hot matrix is built: the loss needs only the row
+    log-sum-exp and the picked logit, and with smoothing also the row mean of
+    the logits, since ``−Σ_c (ε/C) log softmax(z)_c = ε (logsumexp(z) −
+    mean_c z_c)``.
+
+    Examples
+    --------
+    >>> import math
+    >>> from klbook.losses import cross_entropy_loss
+    >>> z = [[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]]
+    >>> round(cross_entropy_loss(z, [0, 2]), 6)
+    0.634229
+    >>> cross_entropy_loss([[0.0, 0.0]], [1]) == math.log(2)
+    True
+    >>> cross_entropy_loss(z, [0, 2], reduction="none").round(6)
+    array([0.169846, 1.098612])
+    >>> cross_entropy_loss([1e4, 0.0], 1)  # naive -log(softmax) gives inf
+    10000.0
+    >>> round(cross_entropy_loss([0.0, 0.0], [0.5, 0.5]), 6)  # probability target
+    0.693147
+    """
+    eps = _check_smoothing(label_smoothing)
+    _check_reduction(reduction)
+    x = _as_logits(logits)
+    index, prob = _targets(targets, x.shape)
+    if reduction == "mean" and x.size == 0:
+        raise ValueError("the mean loss of an empty batch is undefined; use reduction='sum'")
+    n_classes = x.shape[-1]
+    if x.size == 0:
+        per_example = np.zeros(x.shape[:-1])
+    else:
+        m = _row_max(x, -1)
+        e = _shifted(x, m)
+        np.exp(e, out=e)
+        lse = np.log(np.sum(e, axis=-1))
+        lse += m[..., 0]
+        del e
+        if index is not None:
+            picked = np.take_along_axis(x, index[..., None], axis=-1)[..., 0]
+            per_example = np.zeros_like(lse)
+            if eps < 1.0:
+                per_example += (1.0 - eps) * (lse - picked)
+            if eps > 0.0:
+                per_example += eps * (lse - np.mean(x, axis=-1))
+        else:
+            assert prob is not None
+            t = prob if eps == 0.0 else (1.0 - eps) * prob + eps / n_classes
+            log_q = x - lse[..., None]
+            # 0 · log 0 = 0: a class the target rules out adds nothing, even at -inf.
+            terms = np.multiply(t, log_q, out=np.zeros_like(log_q), where=t > 0)
+            per_example = -np.sum(terms, axis=-1)
+        # Rounding can leave -1e-17 where the loss is exactly zero; it is never negative.
+        per_example = np.maximum(per_example, 0.0)
+    if reduction == "none":
+        return scalar_or_array(per_example)
+    if reduction == "sum":
+        return float(np.sum(per_example))
+    return float(np.mean(per_example))
+
+
+def cross_entropy_loss_grad(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    label_smoothing: float = 0.0,
+    reduction: Literal["mean", "sum"] = "mean",
+) -> NDArray[np.float64]:
+    """Gradient of :func:`cross_entropy_loss` with respect to the logits.
+
+    For one example, ``∂ loss / ∂ z_c = softmax(z)_c − t_c``: the model's
+    probabilities minus the (smoothed) target. For the mean over a batch of N
+    examples every row is divided by N.
+
+    Parameters
+    ----------
+    logits : array_like, shape (..., C)
+        As for :func:`cross_entropy_loss`.
+    targets : array_like, shape (...) or (..., C)
+        Class indices or probability rows, as for :func:`cross_entropy_loss`.
+    label_smoothing : float, default 0.0
+        ε in [0, 1], as for :func:`cross_entropy_loss`.
+    reduction : {"mean", "sum"}, default "mean"
+        The gradient of the mean loss (rows divided by N, the number of
+        examples, the product of the batch dimensions) or of the summed loss.
+
+    Returns
+    -------
+    ndarray
+        Same shape as ``logits``; each row sums to zero (to rounding).
+
+    Raises
+    ------
+    ValueError
+        For the same inputs as :func:`cross_entropy_loss`.
+
+    See Also
+    --------
+    cross_entropy_loss
+
+    Examples
+    --------
+    >>> from klbook.losses import cross_entropy_loss_grad
+    >>> cross_entropy_loss_grad([[0.0, 0.0], [0.0, 0.0]], [0, 1])
+    array([[-0.25,  0.25],
+           [ 0.25, -0.25]])
+    >>> cross_entropy_loss_grad([0.0, 0.0], 0, reduction="sum")
+    array([-0.5,  0.5])
+    """
+    eps = _check_smoothing(label_smoothing)
+    _check_reduction(reduction, ("mean", "sum"))
+    x = _as_logits(logits)
+    index, prob = _targets(targets, x.shape)
+    n_examples = int(np.prod(x.shape[:-1]))
+    if reduction == "mean" and x.size == 0:
+        raise ValueError("the mean loss of an empty batch is undefined; use reduction='sum'")
+    if x.size == 0:
+        return np.zeros(x.shape)
+    grad = softmax(x, axis=-1)
+    n_classes = x.shape[-1]
+    if index is not None:
+        rows = np.take_along_axis(grad, index[..., None], axis=-1)
+        np.put_along_axis(grad, index[..., None], rows - (1.0 - eps), axis=-1)
+        if eps > 0.0:
+            grad -= eps / n_classes
+    else:
+        assert prob is not None
+        grad -= prob if eps == 0.0 else (1.0 - eps) * prob + eps / n_classes
+    if reduction == "mean":
+        grad /= n_examples
+    return grad
