@@ -1,0 +1,482 @@
+"""Tests of klbook.losses: softmax, log_softmax, logsumexp and the cross-entropy loss.
+
+The reference for the loss is built from scipy's ``log_softmax`` and an
+explicit (smoothed, one-hot) target matrix, the way the loss is defined,
+not the way klbook computes it.
+"""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+import scipy.special as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import klbook
+from klbook.losses import (
+    cross_entropy_loss,
+    cross_entropy_loss_grad,
+    log_softmax,
+    logsumexp,
+    softmax,
+)
+
+# --------------------------------------------------------------------------- #
+# Helpers and strategies
+# --------------------------------------------------------------------------- #
+
+
+def reference_loss(logits, targets, eps=0.0, reduction="mean"):
+    """Cross-entropy from the definition: −Σ t log softmax(z) with an explicit target."""
+    z = np.asarray(logits, dtype=float)
+    n_classes = z.shape[-1]
+    t = np.asarray(targets)
+    if t.shape == z.shape[:-1]:
+        t = np.eye(n_classes)[t]
+    t = (1 - eps) * t + eps / n_classes
+    # −Σ t log q with 0 · log 0 = 0; log q from scipy's log_softmax, which stays finite
+    # where softmax itself would underflow to 0.
+    log_q = sp.log_softmax(z, axis=-1)
+    per = -np.sum(np.where(t > 0, t * np.where(t > 0, log_q, 0.0), 0.0), axis=-1)
+    if reduction == "none":
+        return per
+    return per.sum() if reduction == "sum" else per.mean()
+
+
+finite = st.floats(-30, 30, allow_nan=False, allow_infinity=False)
+big = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def logits_and_indices(draw, elements=finite, max_batch=6, max_classes=6):
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(1, max_classes))
+    z = draw(hnp.arrays(np.float64, (n, c), elements=elements))
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return z, y
+
+
+@st.composite
+def logits_and_probabilities(draw, elements=finite, max_batch=5, max_classes=5):
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(1, max_classes))
+    z = draw(hnp.arrays(np.float64, (n, c), elements=elements))
+    w = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(0, 1)))
+    # Some rows with exact zeros, so 0 · log 0 is exercised.
+    assume((w.sum(axis=1) > 1e-3).all())
+    p = w / w.sum(axis=1, keepdims=True)
+    return z, p
+
+
+smoothing = st.floats(0, 1)
+
+
+# --------------------------------------------------------------------------- #
+# softmax, log_softmax, logsumexp
+# --------------------------------------------------------------------------- #
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=5), elements=big))
+def test_softmax_matches_scipy_and_rows_sum_to_one(z):
+    for axis in range(-z.ndim, z.ndim):
+        s = softmax(z, axis=axis)
+        np.testing.assert_allclose(s, sp.softmax(z, axis=axis), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(s.sum(axis=axis), 1.0, rtol=0, atol=1e-12)
+        assert (s >= 0).all()
+        ls = log_softmax(z, axis=axis)
+        np.testing.assert_allclose(ls, sp.log_softmax(z, axis=axis), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(
+            logsumexp(z, axis=axis), sp.logsumexp(z, axis=axis), rtol=1e-12, atol=1e-12
+        )
+
+
+def test_extreme_logits_no_warnings():
+    z = np.array([[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4], [1e300, -1e300, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = softmax(z)
+        ls = log_softmax(z)
+        lse = logsumexp(z)
+        loss = cross_entropy_loss(z, [2, 0, 1], reduction="none")
+    np.testing.assert_array_equal(s[0], [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(s[1], [1 / 3] * 3)
+    np.testing.assert_array_equal(ls[0], [0.0, -1e4, -2e4])
+    np.testing.assert_allclose(lse, [1e4, -1e4 + math.log(3), 1e300])
+    np.testing.assert_allclose(loss, [2e4, math.log(3), 2e300])
+
+
+def test_float_limit_logits_overflow_is_harmless():
+    big_value = np.finfo(np.float64).max
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = softmax([big_value, -big_value])
+    np.testing.assert_array_equal(s, [1.0, 0.0])
+
+
+def test_minus_inf_means_probability_zero():
+    z = [0.0, -np.inf, 0.0]
+    np.testing.assert_array_equal(softmax(z), [0.5, 0.0, 0.5])
+    ls = log_softmax(z)
+    assert ls[1] == -np.inf
+    assert ls[0] == pytest.approx(-math.log(2))
+    assert logsumexp(z) == pytest.approx(math.log(2))
+    # The loss is finite for a reachable class and infinite for the masked one.
+    assert cross_entropy_loss(z, 0) == pytest.approx(math.log(2))
+    assert cross_entropy_loss(z, 1) == math.inf
+    # Smoothing spreads target mass onto the masked class too.
+    assert cross_entropy_loss(z, 0, label_smoothing=0.1) == math.inf
+    # A probability target that rules the masked class out keeps the loss finite.
+    assert cross_entropy_loss(z, [0.5, 0.0, 0.5]) == pytest.approx(math.log(2))
+    g = cross_entropy_loss_grad(z, 0)
+    np.testing.assert_allclose(g, [-0.5, 0.0, 0.5])
+
+
+def test_softmax_returns_float64_from_ints_and_float32():
+    assert softmax([1, 2, 3]).dtype == np.float64
+    np.testing.assert_allclose(
+        softmax(np.array([1, 2, 3], dtype=np.float32)), sp.softmax([1.0, 2.0, 3.0])
+    )
+
+
+def test_logsumexp_returns_python_float_for_a_vector():
+    assert isinstance(logsumexp([0.0, 1.0]), float)
+    assert logsumexp([[0.0, 0.0], [1.0, 1.0]], axis=0).shape == (2,)
+
+
+@pytest.mark.parametrize("func", [softmax, log_softmax, logsumexp])
+@pytest.mark.parametrize(
+    ("z", "match"),
+    [
+        ([1.0, np.nan], "NaN"),
+        ([[0.0, 1.0], [np.nan, -np.inf]], "NaN"),
+        ([1.0, np.inf], r"\+inf"),
+        ([-np.inf, -np.inf], "all -inf"),
+        (3.0, "scalar"),
+        (np.zeros((2, 0)), "empty"),
+        (["a", "b"], "real numbers"),
+        ([True, False], "real numbers"),
+        ([1 + 1j, 0], "real"),
+        ([[1.0], [1.0, 2.0]], "real numbers"),
+    ],
+)
+def test_softmax_family_rejects_bad_logits(func, z, match):
+    with pytest.raises(ValueError, match=match):
+        func(z)
+
+
+@pytest.mark.parametrize("func", [softmax, log_softmax, logsumexp])
+@pytest.mark.parametrize("axis", [2, -3, 1.0, True])
+def test_softmax_family_rejects_bad_axis(func, axis):
+    with pytest.raises(ValueError, match="axis"):
+        func(np.zeros((2, 2)), axis=axis)
+
+
+# --------------------------------------------------------------------------- #
+# cross_entropy_loss against the reference
+# --------------------------------------------------------------------------- #
+
+
+@given(logits_and_indices(elements=big), smoothing, st.sampled_from(["mean", "sum", "none"]))
+def test_loss_with_indices_matches_reference(data, eps, reduction):
+    z, y = data
+    got = cross_entropy_loss(z, y, label_smoothing=eps, reduction=reduction)
+    want = reference_loss(z, y, eps, reduction)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+@given(logits_and_probabilities(), smoothing, st.sampled_from(["mean", "sum", "none"]))
+def test_loss_with_probabilities_matches_reference(data, eps, reduction):
+    z, p = data
+    got = cross_entropy_loss(z, p, label_smoothing=eps, reduction=reduction)
+    want = reference_loss(z, p, eps, reduction)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_loss_by_hand():
+    # One example, three classes: −log(e^1 / (e^1 + e^2 + e^3)).
+    z = [1.0, 2.0, 3.0]
+    want = -(1.0 - math.log(math.exp(1) + math.exp(2) + math.exp(3)))
+    assert cross_entropy_loss(z, 0) == pytest.approx(want, rel=1e-14)
+    assert isinstance(cross_entropy_loss(z, 0), float)
+    assert isinstance(cross_entropy_loss(z, 0, reduction="none"), float)
+    # Uniform logits: log C whatever the class.
+    assert cross_entropy_loss(np.zeros((4, 5)), [0, 1, 2, 4]) == pytest.approx(math.log(5))
+
+
+def test_batch_shape_is_kept_and_reductions_agree():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(2, 3, 4))
+    y = rng.integers(0, 4, size=(2, 3))
+    per = cross_entropy_loss(z, y, reduction="none")
+    assert per.shape == (2, 3)
+    assert cross_entropy_loss(z, y, reduction="sum") == pytest.approx(per.sum())
+    assert cross_entropy_loss(z, y) == pytest.approx(per.mean())
+    np.testing.assert_allclose(per, reference_loss(z, y, reduction="none"))
+
+
+def test_empty_batch():
+    z = np.zeros((0, 3))
+    y = np.zeros(0, dtype=int)
+    assert cross_entropy_loss(z, y, reduction="sum") == 0.0
+    assert cross_entropy_loss(z, y, reduction="none").shape == (0,)
+    np.testing.assert_array_equal(cross_entropy_loss_grad(z, y, reduction="sum"), z)
+    with pytest.raises(ValueError, match="empty batch"):
+        cross_entropy_loss(z, y)
+    with pytest.raises(ValueError, match="empty batch"):
+        cross_entropy_loss_grad(z, y)
+
+
+# --------------------------------------------------------------------------- #
+# Properties
+# --------------------------------------------------------------------------- #
+
+
+@given(logits_and_indices(elements=big), smoothing)
+def test_loss_is_non_negative(data, eps):
+    z, y = data
+    per = cross_entropy_loss(z, y, label_smoothing=eps, reduction="none")
+    assert (per >= 0).all()
+
+
+@given(logits_and_probabilities())
+def test_loss_is_kl_plus_entropy(data):
+    z, p = data
+    q = softmax(z)
+    assume((q > 1e-300).all())  # KL needs q representable where p > 0
+    per = cross_entropy_loss(z, p, reduction="none")
+    want = np.asarray(klbook.kl_divergence(p, q)) + np.asarray(klbook.entropy(p))
+    np.testing.assert_allclose(per, want, rtol=1e-7, atol=1e-9)
+
+
+@given(logits_and_indices(), smoothing, st.floats(-1e3, 1e3))
+def test_loss_invariant_to_a_constant_added_to_a_row(data, eps, shift):
+    z, y = data
+    shifted = z.copy()
+    shifted[0] += shift
+    np.testing.assert_allclose(
+        cross_entropy_loss(shifted, y, label_smoothing=eps, reduction="none"),
+        cross_entropy_loss(z, y, label_smoothing=eps, reduction="none"),
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(softmax(shifted), softmax(z), rtol=1e-9, atol=1e-12)
+
+
+@given(logits_and_indices(elements=st.floats(-5, 5)), smoothing)
+def test_integer_and_one_hot_targets_agree(data, eps):
+    z, y = data
+    one_hot = np.eye(z.shape[1])[y]
+    np.testing.assert_allclose(
+        cross_entropy_loss(z, y, label_smoothing=eps, reduction="none"),
+        cross_entropy_loss(z, one_hot, label_smoothing=eps, reduction="none"),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        cross_entropy_loss_grad(z, y, label_smoothing=eps),
+        cross_entropy_loss_grad(z, one_hot, label_smoothing=eps),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+
+
+@given(logits_and_probabilities(elements=st.floats(-5, 5)), smoothing)
+def test_label_smoothing_matches_explicit_smoothed_target(data, eps):
+    z, p = data
+    smoothed = (1 - eps) * p + eps / z.shape[1]
+    assume(np.all(np.abs(smoothed.sum(axis=1) - 1) < 1e-12))
+    np.testing.assert_allclose(
+        cross_entropy_loss(z, p, label_smoothing=eps),
+        cross_entropy_loss(z, smoothed),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        cross_entropy_loss_grad(z, p, label_smoothing=eps),
+        cross_entropy_loss_grad(z, smoothed),
+        atol=1e-14,
+    )
+
+
+def test_one_hot_loss_is_the_kl_and_smoothing_adds_its_entropy():
+    z = np.array([2.0, -1.0, 0.5, 0.0])
+    q = softmax(z)
+    one_hot = np.array([0.0, 0.0, 1.0, 0.0])
+    assert cross_entropy_loss(z, 2) == pytest.approx(klbook.kl_divergence(one_hot, q))
+    eps = 0.2
+    smoothed = 0.8 * one_hot + eps / 4
+    assert cross_entropy_loss(z, 2, label_smoothing=eps) == pytest.approx(
+        klbook.kl_divergence(smoothed, q) + klbook.entropy(smoothed)
+    )
+
+
+def test_full_smoothing_is_the_uniform_target():
+    z = np.array([[3.0, 0.0, -2.0]])
+    assert cross_entropy_loss(z, [1], label_smoothing=1.0) == pytest.approx(
+        cross_entropy_loss(z, [[1 / 3, 1 / 3, 1 / 3]])
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The gradient
+# --------------------------------------------------------------------------- #
+
+
+def central_difference(f, z, h=1e-6):
+    g = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        up, down = z.copy(), z.copy()
+        up[idx] += h
+        down[idx] -= h
+        g[idx] = (f(up) - f(down)) / (2 * h)
+    return g
+
+
+@given(logits_and_indices(elements=st.floats(-5, 5), max_batch=4, max_classes=4), smoothing)
+def test_gradient_matches_central_differences(data, eps):
+    z, y = data
+    numeric = central_difference(lambda w: cross_entropy_loss(w, y, label_smoothing=eps), z)
+    analytic = cross_entropy_loss_grad(z, y, label_smoothing=eps)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@given(logits_and_probabilities(elements=st.floats(-5, 5), max_batch=3, max_classes=4))
+def test_gradient_with_probability_targets_matches_central_differences(data):
+    z, p = data
+    numeric = central_difference(lambda w: cross_entropy_loss(w, p, reduction="sum"), z)
+    analytic = cross_entropy_loss_grad(z, p, reduction="sum")
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+@given(logits_and_indices(elements=big), smoothing)
+def test_gradient_is_softmax_minus_target_over_n(data, eps):
+    z, y = data
+    n, c = z.shape
+    target = (1 - eps) * np.eye(c)[y] + eps / c
+    grad = cross_entropy_loss_grad(z, y, label_smoothing=eps)
+    np.testing.assert_allclose(grad, (sp.softmax(z, axis=1) - target) / n, atol=1e-12)
+    np.testing.assert_allclose(grad.sum(axis=1), 0.0, atol=1e-12)
+
+
+def test_gradient_of_a_single_example_and_of_a_batch_shape():
+    z = np.array([2.0, 1.0, 0.0])
+    want = sp.softmax(z) - np.array([0.0, 1.0, 0.0])
+    np.testing.assert_allclose(cross_entropy_loss_grad(z, 1), want)
+    zz = np.stack([z, z, z, z]).reshape(2, 2, 3)
+    g = cross_entropy_loss_grad(zz, np.ones((2, 2), dtype=int))
+    np.testing.assert_allclose(g, np.broadcast_to(want / 4, (2, 2, 3)))
+
+
+# --------------------------------------------------------------------------- #
+# Bad input
+# --------------------------------------------------------------------------- #
+
+Z = np.zeros((2, 3))
+
+BAD_LOSS_INPUTS = [
+    (dict(logits=Z, targets=[0, 3]), "outside 0..2"),
+    (dict(logits=Z, targets=[-1, 0]), "outside 0..2"),
+    (dict(logits=Z, targets=[0.0, 1.0]), "must be integers"),
+    (dict(logits=Z, targets=[0.5, 1.0]), "must be integers"),
+    (dict(logits=Z, targets=[True, False]), "must be integers"),
+    (dict(logits=Z, targets=[0, 1, 2]), "do not fit"),
+    (dict(logits=Z, targets=np.zeros((2, 2))), "do not fit"),
+    (dict(logits=Z, targets=np.zeros((3, 2), dtype=int)), "do not fit"),
+    (dict(logits=Z, targets=[[0.5, 0.5, 0.5], [1.0, 0.0, 0.0]]), "sum to one"),
+    (dict(logits=Z, targets=[[1.5, -0.5, 0.0], [1.0, 0.0, 0.0]]), "negative"),
+    (dict(logits=Z, targets=[[np.nan, 1.0, 0.0], [1.0, 0.0, 0.0]]), "NaN"),
+    (dict(logits=Z, targets=[[np.inf, 1.0, 0.0], [1.0, 0.0, 0.0]]), "infinite"),
+    (dict(logits=Z, targets=[["a", "b", "c"], ["a", "b", "c"]]), "real numbers"),
+    (dict(logits=Z, targets=[0, 1], label_smoothing=-0.1), "label_smoothing"),
+    (dict(logits=Z, targets=[0, 1], label_smoothing=1.5), "label_smoothing"),
+    (dict(logits=Z, targets=[0, 1], label_smoothing=np.nan), "label_smoothing"),
+    (dict(logits=Z, targets=[0, 1], label_smoothing="0.1"), "label_smoothing"),
+    (dict(logits=Z, targets=[0, 1], label_smoothing=True), "label_smoothing"),
+    (dict(logits=[[0.0, np.nan, 0.0], [0.0, 0.0, 0.0]], targets=[0, 1]), "NaN"),
+    (dict(logits=[[0.0, np.inf, 0.0], [0.0, 0.0, 0.0]], targets=[0, 1]), r"\+inf"),
+    (dict(logits=[[-np.inf] * 3, [0.0, 0.0, 0.0]], targets=[0, 1]), "all -inf"),
+    (dict(logits=1.0, targets=0), "scalar"),
+    (dict(logits=np.zeros((2, 0)), targets=[0, 0]), "no classes"),
+    (dict(logits=[["x", "y"]], targets=[0]), "real numbers"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_LOSS_INPUTS)
+def test_loss_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cross_entropy_loss(**kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), BAD_LOSS_INPUTS)
+def test_gradient_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cross_entropy_loss_grad(**kwargs)
+
+
+@pytest.mark.parametrize("reduction", ["average", "MEAN", None, 0])
+def test_unknown_reduction(reduction):
+    with pytest.raises(ValueError, match="reduction"):
+        cross_entropy_loss(Z, [0, 1], reduction=reduction)
+
+
+def test_gradient_has_no_none_reduction():
+    with pytest.raises(ValueError, match="reduction"):
+        cross_entropy_loss_grad(Z, [0, 1], reduction="none")
+
+
+# --------------------------------------------------------------------------- #
+# Memory: no full-size one-hot matrix for class indices
+# --------------------------------------------------------------------------- #
+
+
+def test_integer_targets_need_one_temporary_at_most():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(512, 1000))
+    y = rng.integers(0, 1000, size=512)
+    cross_entropy_loss(z, y)  # warm up
+    tracemalloc.start()
+    try:
+        cross_entropy_loss(z, y, label_smoothing=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * z.nbytes
+
+
+# --------------------------------------------------------------------------- #
+# PyTorch, if it is installed
+# --------------------------------------------------------------------------- #
+
+
+def test_matches_torch_if_available():
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(7)
+    z = rng.normal(scale=4, size=(16, 5))
+    y = rng.integers(0, 5, size=16)
+    w = rng.random((16, 5))
+    p = w / w.sum(axis=1, keepdims=True)
+    for eps in (0.0, 0.1, 1.0):
+        for reduction in ("mean", "sum", "none"):
+            want_y = functional.cross_entropy(
+                torch.tensor(z), torch.tensor(y), label_smoothing=eps, reduction=reduction
+            ).numpy()
+            want_p = functional.cross_entropy(
+                torch.tensor(z), torch.tensor(p), label_smoothing=eps, reduction=reduction
+            ).numpy()
+            np.testing.assert_allclose(
+                cross_entropy_loss(z, y, label_smoothing=eps, reduction=reduction), want_y
+            )
+            np.testing.assert_allclose(
+                cross_entropy_loss(z, p, label_smoothing=eps, reduction=reduction), want_p
+            )
+    zt = torch.tensor(z, requires_grad=True)
+    functional.cross_entropy(zt, torch.tensor(y), label_smoothing=0.1).backward()
+    np.testing.assert_allclose(
+        cross_entropy_loss_grad(z, y, label_smoothing=0.1), zt.grad.numpy(), atol=1e-12
+    )
