@@ -1,0 +1,237 @@
+"""Each chapter under nbval against the floor notebook.
+
+The floor is a generated notebook (in a temporary folder) whose one cell
+imports numpy, matplotlib and klbook: the least any chapter costs (a pytest
+process, a fresh kernel, the imports). Every chapter and the floor are run
+with the same command, ``pytest --nbval <notebook> -p no:xdist`` under the
+project's pytest configuration, interleaved round by round, and the medians
+compared. Goal: all chapters together ≤ 1.5 × floor × number of chapters.
+
+To say what dominates, each run also writes a JUnit XML file (time per cell,
+kernel start included in the first cell's setup), and one extra round
+measures ``pytest --collect-only`` on the floor (the process and plugin
+start-up, no kernel) and ``python -X importtime`` of that start-up.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from run import ROOT, VENV_BIN, Row, Section, fmt_time, median
+
+#: The floor: kernel start and the imports every chapter makes, nothing else.
+FLOOR_SOURCE = "import numpy as np\nimport matplotlib.pyplot as plt\nimport klbook"
+GOAL = 1.5
+
+
+@dataclass
+class Runs:
+    """Every timed run of one notebook."""
+
+    wall: list[float] = field(default_factory=list)
+    session: list[float] = field(default_factory=list)  # pytest's own "in X s"
+    cells: list[dict[str, float]] = field(default_factory=list)  # cell name -> seconds
+    outcomes: list[str] = field(default_factory=list)
+
+
+def write_floor(folder: Path) -> Path:
+    """Write the floor notebook into ``folder`` and return its path."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(FLOOR_SOURCE)
+    cell.execution_count = 1  # stored, so nbval runs and compares it
+    nb.cells = [cell]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / "floor.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def pytest_command(notebook: Path, junit: Path | None = None, *extra: str) -> list[str]:
+    """The nbval command, identical for chapters and the floor."""
+    cmd = [
+        str(VENV_BIN / "pytest"),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--rootdir",
+        str(ROOT),
+        "--nbval",
+        str(notebook),
+        "-p",
+        "no:xdist",
+        "-q",
+        *extra,
+    ]
+    if junit is not None:
+        cmd += ["--junitxml", str(junit)]
+    return cmd
+
+
+def _cells(junit: Path) -> dict[str, float]:
+    try:
+        tree = ET.parse(junit)
+    except (OSError, ET.ParseError):
+        return {}
+    return {case.get("name", "?"): float(case.get("time", "nan")) for case in tree.iter("testcase")}
+
+
+def run_once(notebook: Path, tmp: Path, runs: Runs) -> None:
+    """Run nbval on one notebook and record wall time, session time and cells."""
+    junit = tmp / f"{notebook.stem}.xml"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        pytest_command(notebook, junit), cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    runs.wall.append(time.perf_counter() - t0)
+    found = re.findall(r" in ([0-9.]+)s", proc.stdout)
+    runs.session.append(float(found[-1]) if found else float("nan"))
+    runs.cells.append(_cells(junit))
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no output"
+    runs.outcomes.append(summary.strip("= "))
+
+
+def import_profile(notebook: Path) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Where ``pytest --collect-only`` spends its import time (``python -X importtime``).
+
+    Returns the top-level imports by cumulative time, and the modules with the
+    largest time of their own.
+    """
+    cmd = [sys.executable, "-X", "importtime", "-m", "pytest", *pytest_command(notebook)[1:]]
+    proc = subprocess.run(
+        [*cmd, "--collect-only"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    own: dict[str, float] = {}
+    top: dict[str, float] = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if not m:
+            continue
+        self_us, cumulative_us, indent, name = m.groups()
+        own[name] = max(own.get(name, 0.0), int(self_us) / 1e6)
+        if not indent:
+            top[name] = top.get(name, 0.0) + int(cumulative_us) / 1e6
+
+    def best(d: dict[str, float], n: int) -> list[tuple[str, float]]:
+        return sorted(d.items(), key=lambda kv: -kv[1])[:n]
+
+    return best(top, 6), best(own, 3)
+
+
+def collect_once(floor: Path, times: list[float]) -> None:
+    """Time ``pytest --collect-only`` on the floor: start-up without a kernel."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        pytest_command(floor, None, "--collect-only"), cwd=ROOT, capture_output=True, check=False
+    )
+    times.append(time.perf_counter() - t0)
+
+
+def run(quick: bool = False) -> Section:
+    """Time every chapter and the floor under nbval, interleaved."""
+    repeats = 1 if quick else 3
+    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
+    section = Section("Chapters under nbval against the floor")
+    with tempfile.TemporaryDirectory(prefix="klbook-bench-nb-") as name:
+        tmp = Path(name)
+        floor = write_floor(tmp)
+        runs = {nb: Runs() for nb in [floor, *chapters]}
+        collect: list[float] = []
+        # One round: start-up alone, then the floor before every second chapter,
+        # so that the floor is sampled all through the round; odd rounds reversed.
+        steps: list[Path | None] = [None]
+        for i, nb in enumerate(chapters):
+            if i % 2 == 0:
+                steps.append(floor)
+            steps.append(nb)
+        run_once(floor, tmp, Runs())  # warm the file cache; not timed
+        for r in range(repeats):
+            for step in steps if r % 2 == 0 else reversed(steps):
+                if step is None:
+                    collect_once(floor, collect)
+                else:
+                    run_once(step, tmp, runs[step])
+        imports, own = import_profile(floor)
+
+    floor_s = median(runs[floor].wall)
+    for nb in chapters:
+        section.rows.append(
+            Row(
+                what=f"nbval `{nb.stem}`",
+                size=f"{len(runs[nb].cells[-1])} cells",
+                subject_s=median(runs[nb].wall),
+                peer="floor notebook",
+                peer_s=floor_s,
+                repeats=repeats,
+            )
+        )
+    total = sum(median(runs[nb].wall) for nb in chapters)
+    section.rows.append(
+        Row(
+            what="nbval, all chapters together",
+            size=f"{len(chapters)} chapters",
+            subject_s=total,
+            peer=f"{len(chapters)} × floor",
+            peer_s=len(chapters) * floor_s,
+            goal=GOAL,
+            repeats=repeats,
+        )
+    )
+    notes = section.notes
+    notes += [
+        "Command, the same for every notebook: `.venv/bin/pytest -c pyproject.toml --nbval "
+        "<notebook> -p no:xdist -q` from the repository root (so the project's nbval options "
+        "and sanitizers apply). Floor notebook: one cell, "
+        f"`{FLOOR_SOURCE.replace(chr(10), '; ')}`. Wall time of the whole process, median of "
+        f"{repeats} interleaved rounds (the floor runs before every second chapter, "
+        f"{len(runs[floor].wall)} floor runs in all).",
+        "",
+        "| notebook | wall | pytest session | process start-up (wall − session) | "
+        "first cell (kernel start + imports) | slowest other cell | result |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for nb, r in runs.items():
+        label = "floor" if nb == floor else nb.stem
+        first = median([next(iter(c.values()), float("nan")) for c in r.cells if c])
+        others = [
+            (name, median([c.get(name, 0.0) for c in r.cells])) for name in list(r.cells[-1])[1:]
+        ]
+        slow = max(others, key=lambda kv: kv[1]) if others else ("—", 0.0)
+        startup = median([w - s for w, s in zip(r.wall, r.session, strict=True)])
+        notes.append(
+            f"| {label} | {fmt_time(median(r.wall))} | {fmt_time(median(r.session))} | "
+            f"{fmt_time(startup)} | {fmt_time(first)} | "
+            f"{slow[0].removeprefix('::')} {fmt_time(slow[1])} | {r.outcomes[-1]} |"
+        )
+    floor_cell = median([next(iter(c.values()), float("nan")) for c in runs[floor].cells])
+    notes += [
+        "",
+        f"What the floor is made of: `pytest --collect-only` on the floor notebook (process, "
+        f"plugins, collection; no kernel) takes {fmt_time(median(collect))} of the floor's "
+        f"{fmt_time(floor_s)}; starting the kernel and importing numpy, matplotlib and klbook "
+        f"(the floor's one cell, setup included) {fmt_time(floor_cell)}.",
+        "",
+        "Imports in that start-up (`python -X importtime`, one run): the slowest top-level "
+        "imports with everything they import, "
+        + ", ".join(f"`{name}` {fmt_time(s)}" for name, s in imports)
+        + "; the modules slowest on their own, "
+        + ", ".join(f"`{name}` {fmt_time(s)}" for name, s in own)
+        + ".",
+    ]
+    return section
+
+
+if __name__ == "__main__":
+    from run import render_section
+
+    print(render_section(run(quick="--quick" in sys.argv)))
