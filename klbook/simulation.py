@@ -275,7 +275,7 @@ def count_outcomes(outcomes: ArrayLike, m: int) -> NDArray[np.int64]:
     if oa.size and int(oa.max()) >= m:
         raise ValueError(f"outcomes must lie in 0..{m - 1}, got {int(oa.max())}")
     batch = oa.shape[:-1]
-    rows = oa.reshape(-1, oa.shape[-1])
+    rows = oa.reshape(math.prod(batch), oa.shape[-1])
     offsets = (np.arange(rows.shape[0], dtype=np.int64) * m)[:, None]
     flat = np.bincount((rows + offsets).ravel(), minlength=rows.shape[0] * m)
     return flat.reshape(*batch, m).astype(np.int64)

@@ -1,0 +1,518 @@
+"""klbook.simulation: seeded sequences, running log ratios, long LLR paths, the die."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klbook import (
+    MAX_RECORDED_VALUES,
+    LLRPaths,
+    binary_kl,
+    count_outcomes,
+    kl_divergence,
+    llr_variance,
+    log_checkpoints,
+    log_likelihood_ratio,
+    multinomial_llr,
+    running_llr,
+    running_llr_paths,
+    simulate_flips,
+    simulate_rolls,
+)
+
+inner_probability = st.floats(1e-6, 1 - 1e-6, allow_nan=False)
+flip_lists = st.lists(st.integers(0, 1), min_size=1, max_size=60)
+
+
+def rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@st.composite
+def distributions(draw, m):
+    weights = draw(st.lists(st.floats(0.01, 1.0), min_size=m, max_size=m))
+    arr = np.array(weights)
+    return arr / arr.sum()
+
+
+# ------------------------------------------------------------ simulate_flips
+
+
+def test_flips_shape_dtype_and_values():
+    flips = simulate_flips(1000, 0.3, rng())
+    assert flips.shape == (1000,)
+    assert flips.dtype == np.int8
+    assert set(np.unique(flips).tolist()) <= {0, 1}
+    assert simulate_flips(5, 0.3, rng(), size=4).shape == (4, 5)
+    assert simulate_flips(5, 0.3, rng(), size=(2, 3)).shape == (2, 3, 5)
+    assert simulate_flips(0, 0.3, rng()).shape == (0,)
+
+
+def test_flips_frequency_matches_p_within_standard_errors():
+    n, p = 200_000, 0.3
+    mean = simulate_flips(n, p, rng(1)).mean()
+    assert abs(mean - p) < 5 * math.sqrt(p * (1 - p) / n)
+
+
+def test_flips_at_the_edges_are_certain():
+    assert not simulate_flips(1000, 0.0, rng()).any()
+    assert simulate_flips(1000, 1.0, rng()).all()
+
+
+def test_flips_are_reproducible_and_seed_dependent():
+    a = simulate_flips(100, 0.5, rng(7), size=3)
+    b = simulate_flips(100, 0.5, rng(7), size=3)
+    c = simulate_flips(100, 0.5, rng(8), size=3)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((-1, 0.5, rng()), {}, "n must be at least 0"),
+        ((2.0, 0.5, rng()), {}, "n must be an integer"),
+        ((True, 0.5, rng()), {}, "n must be an integer"),
+        ((10, 1.5, rng()), {}, "p must hold probabilities"),
+        ((10, -0.1, rng()), {}, "p must hold probabilities"),
+        ((10, math.nan, rng()), {}, "p contains NaN"),
+        ((10, [0.2, 0.3], rng()), {}, "p must be a single probability"),
+        ((10, 0.5, 42), {}, "rng must be a numpy.random.Generator"),
+        ((10, 0.5, None), {}, "rng must be a numpy.random.Generator"),
+        ((10, 0.5, np.random.RandomState(0)), {}, "rng must be a numpy.random.Generator"),
+        ((10, 0.5, rng()), {"size": -2}, "size must be at least 0"),
+        ((10, 0.5, rng()), {"size": 2.5}, "size must be None, an integer or a tuple"),
+        ((10, 0.5, rng()), {"size": (2, "a")}, "size must be an integer"),
+    ],
+)
+def test_flips_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_flips(*args, **kwargs)
+
+
+# ------------------------------------------------------------ simulate_rolls
+
+
+def test_rolls_frequencies_pass_a_chi_square_test():
+    probs = np.array([0.1, 0.2, 0.3, 0.4])
+    rolls = simulate_rolls(50_000, probs, rng(3))
+    observed = np.bincount(rolls, minlength=4)
+    result = scipy.stats.chisquare(observed, probs * rolls.size)
+    assert result.pvalue > 1e-3
+
+
+def test_rolls_never_show_a_face_of_probability_zero():
+    rolls = simulate_rolls(10_000, [0.5, 0.0, 0.5, 0.0], rng(4), size=3)
+    assert rolls.shape == (3, 10_000)
+    assert rolls.dtype == np.int64
+    assert set(np.unique(rolls).tolist()) == {0, 2}
+
+
+def test_rolls_are_reproducible():
+    probs = [0.2, 0.3, 0.5]
+    assert np.array_equal(simulate_rolls(50, probs, rng(5)), simulate_rolls(50, probs, rng(5)))
+
+
+@pytest.mark.parametrize(
+    ("probs", "match"),
+    [
+        ([0.5, 0.6], "does not sum to one"),
+        ([1.2, -0.2], "negative entry"),
+        ([[0.5, 0.5], [0.5, 0.5]], "single probability vector"),
+        (0.5, "at least one dimension"),
+        ([], "empty"),
+    ],
+)
+def test_rolls_bad_probs(probs, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_rolls(10, probs, rng())
+
+
+def test_rolls_bad_n_and_rng():
+    with pytest.raises(ValueError, match="n must be at least 0"):
+        simulate_rolls(-3, [0.5, 0.5], rng())
+    with pytest.raises(ValueError, match="rng must be"):
+        simulate_rolls(3, [0.5, 0.5], 0)
+
+
+# ------------------------------------------------------------ count_outcomes
+
+
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=50))
+def test_counts_match_bincount(outcomes):
+    counts = count_outcomes(outcomes, 5)
+    assert counts.tolist() == np.bincount(np.array(outcomes, dtype=int), minlength=5).tolist()
+    assert counts.sum() == len(outcomes)
+
+
+def test_counts_batch():
+    rolls = simulate_rolls(30, [0.25] * 4, rng(6), size=(2, 3))
+    counts = count_outcomes(rolls, 4)
+    assert counts.shape == (2, 3, 4)
+    for i in range(2):
+        for j in range(3):
+            assert counts[i, j].tolist() == np.bincount(rolls[i, j], minlength=4).tolist()
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "m", "match"),
+    [
+        ([0, 3], 3, "outcomes must lie in 0..2"),
+        ([0, -1], 3, "non-negative"),
+        ([0, 1.5], 3, "whole numbers"),
+        (2, 3, "at least one dimension"),
+        ([0, 1], 0, "m must be at least 1"),
+        ([0, 1], 2.0, "m must be an integer"),
+    ],
+)
+def test_counts_bad_input(outcomes, m, match):
+    with pytest.raises(ValueError, match=match):
+        count_outcomes(outcomes, m)
+
+
+# --------------------------------------------------------------- running_llr
+
+
+@given(flip_lists, inner_probability, inner_probability)
+def test_last_running_value_is_the_llr_over_n(flips, p, q):
+    k, n = sum(flips), len(flips)
+    got = running_llr(flips, p, q)
+    assert got.shape == (n,)
+    assert got[-1] == pytest.approx(log_likelihood_ratio(k, n, p, q) / n, rel=1e-9, abs=1e-12)
+
+
+@given(flip_lists, inner_probability, inner_probability)
+def test_running_value_is_the_mean_of_per_flip_log_ratios(flips, p, q):
+    x = np.array(flips)
+    per_flip = np.where(x == 1, math.log(p / q), math.log((1 - p) / (1 - q)))
+    expected = np.cumsum(per_flip) / np.arange(1, x.size + 1)
+    assert np.allclose(running_llr(x, p, q), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_running_llr_is_zero_when_the_coins_agree():
+    flips = simulate_flips(100, 0.3, rng())
+    assert np.array_equal(running_llr(flips, 0.3, 0.3), np.zeros(100))
+
+
+def test_running_llr_batch_rows_and_bool_input():
+    flips = simulate_flips(40, 0.6, rng(2), size=(3, 2))
+    batch = running_llr(flips, 0.6, 0.4)
+    assert batch.shape == (3, 2, 40)
+    for i in range(3):
+        for j in range(2):
+            assert np.array_equal(batch[i, j], running_llr(flips[i, j], 0.6, 0.4))
+    assert np.array_equal(running_llr(flips.astype(bool), 0.6, 0.4), batch)
+    assert running_llr(np.zeros((2, 0)), 0.5, 0.4).shape == (2, 0)
+
+
+def test_running_llr_base_two_is_nats_over_log_two():
+    flips = simulate_flips(50, 0.7, rng(3))
+    nats = running_llr(flips, 0.7, 0.2)
+    assert np.allclose(running_llr(flips, 0.7, 0.2, base=2), nats / math.log(2))
+
+
+def test_running_llr_infinities_and_undefined():
+    assert running_llr([0, 0, 1], 0.5, 0.0).tolist()[-1] == math.inf
+    assert running_llr([1, 1], 0.0, 0.5).tolist() == [-math.inf, -math.inf]
+    assert running_llr([0, 0], 0.0, 0.0).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="probability zero under both"):
+        running_llr([0, 1], 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("flips", "p", "q", "match"),
+    [
+        ([0, 2, 1], 0.5, 0.5, "flips must hold 0"),
+        ([0, -1], 0.5, 0.5, "non-negative"),
+        ([0, 0.5], 0.5, 0.5, "whole numbers"),
+        ([0, math.nan], 0.5, 0.5, "flips contains NaN"),
+        (1, 0.5, 0.5, "at least one dimension"),
+        ([0, 1], 1.2, 0.5, "p must hold probabilities"),
+        ([0, 1], 0.5, -0.5, "q must hold probabilities"),
+        ([0, 1], 0.5, [0.5, 0.5], "q must be a single probability"),
+    ],
+)
+def test_running_llr_bad_input(flips, p, q, match):
+    with pytest.raises(ValueError, match=match):
+        running_llr(flips, p, q)
+
+
+def test_running_llr_bad_base():
+    with pytest.raises(ValueError, match="base"):
+        running_llr([0, 1], 0.5, 0.4, base=1)
+
+
+# ----------------------------------------------------------- multinomial_llr
+
+
+@given(st.integers(0, 200), st.integers(0, 200), inner_probability, inner_probability)
+def test_two_outcome_multinomial_llr_is_the_coin_llr(k, tails, p, q):
+    n = k + tails
+    got = multinomial_llr([k, tails], [p, 1 - p], [q, 1 - q])
+    assert got == pytest.approx(log_likelihood_ratio(k, n, p, q), rel=1e-9, abs=1e-9)
+
+
+@given(
+    st.lists(st.integers(0, 8), min_size=3, max_size=3),
+    distributions(3),
+    distributions(3),
+)
+def test_multinomial_llr_is_the_log_ratio_of_scipy_multinomial_pmfs(counts, p, q):
+    n = sum(counts)
+    expected = scipy.stats.multinomial.logpmf(counts, n, p) - scipy.stats.multinomial.logpmf(
+        counts, n, q
+    )
+    assert multinomial_llr(counts, p, q) == pytest.approx(expected, rel=1e-8, abs=1e-8)
+
+
+@given(st.lists(st.integers(1, 50), min_size=2, max_size=6), st.data())
+def test_counts_in_proportion_to_p_give_n_times_kl(counts, data):
+    c = np.array(counts)
+    n = c.sum()
+    p = c / n
+    q = data.draw(distributions(c.size))
+    assert multinomial_llr(c, p, q) / n == pytest.approx(kl_divergence(p, q), rel=1e-9, abs=1e-12)
+
+
+def test_multinomial_llr_batch_base_and_infinities():
+    counts = np.array([[3, 1, 0], [0, 0, 4]])
+    p, q = [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]
+    got = multinomial_llr(counts, p, q)
+    assert got.shape == (2,)
+    assert got[0] == pytest.approx(3 * math.log(2))
+    assert got[1] == pytest.approx(4 * math.log(0.5))
+    assert np.allclose(multinomial_llr(counts, p, q, base=2), got / math.log(2))
+    assert multinomial_llr([0, 1], [0.5, 0.5], [1.0, 0.0]) == math.inf
+    assert multinomial_llr([0, 1], [1.0, 0.0], [0.5, 0.5]) == -math.inf
+    assert multinomial_llr([2, 0], [1.0, 0.0], [1.0, 0.0]) == 0.0
+    assert isinstance(multinomial_llr([1, 1], [0.5, 0.5], [0.2, 0.8]), float)
+
+
+@pytest.mark.parametrize(
+    ("counts", "p", "q", "match"),
+    [
+        ([1, -1], [0.5, 0.5], [0.5, 0.5], "non-negative"),
+        ([1, 0.5], [0.5, 0.5], [0.5, 0.5], "whole numbers"),
+        (3, [0.5, 0.5], [0.5, 0.5], "at least one dimension"),
+        ([1, 2, 3], [0.5, 0.5], [0.5, 0.5], "counts has 3 outcomes but p and q have 2"),
+        ([1, 2], [0.5, 0.6], [0.5, 0.5], "p does not sum to one"),
+        ([1, 2], [0.5, 0.5], [0.2, 0.2, 0.6], "same number of outcomes"),
+        ([1, 2], [0.5, 0.5], [-0.5, 1.5], "q has a negative entry"),
+        ([0, 1], [1.0, 0.0], [1.0, 0.0], "probability zero under both"),
+        ([[1, 2], [3, 4], [5, 6]], [[0.5, 0.5], [0.2, 0.8]], [0.5, 0.5], "do not broadcast"),
+    ],
+)
+def test_multinomial_llr_bad_input(counts, p, q, match):
+    with pytest.raises(ValueError, match=match):
+        multinomial_llr(counts, p, q)
+
+
+# -------------------------------------------------------------- llr_variance
+
+
+@given(inner_probability, inner_probability)
+def test_coin_llr_variance_closed_form(p, q):
+    # Two values a, b with probabilities p, 1-p have variance p(1-p)(a-b)^2.
+    a, b = math.log(p / q), math.log((1 - p) / (1 - q))
+    expected = p * (1 - p) * (a - b) ** 2
+    got = llr_variance([p, 1 - p], [q, 1 - q])
+    assert got == pytest.approx(expected, rel=1e-7, abs=1e-12)
+    assert got >= 0
+
+
+@given(distributions(4), distributions(4))
+def test_llr_variance_is_second_moment_minus_kl_squared(p, q):
+    r = np.log(p / q)
+    expected = float(np.sum(p * r**2)) - kl_divergence(p, q) ** 2
+    assert llr_variance(p, q) == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_llr_variance_edges_base_and_batch():
+    assert llr_variance([0.3, 0.7], [0.3, 0.7]) == 0.0
+    assert llr_variance([0.5, 0.5], [1.0, 0.0]) == math.inf
+    # An outcome P never shows contributes nothing, whatever Q says there.
+    assert llr_variance([1.0, 0.0], [0.5, 0.5]) == 0.0
+    v = llr_variance([0.2, 0.8], [0.6, 0.4])
+    assert llr_variance([0.2, 0.8], [0.6, 0.4], base=2) == pytest.approx(v / math.log(2) ** 2)
+    batch = llr_variance([[0.2, 0.8], [0.5, 0.5]], [0.6, 0.4])
+    assert batch.shape == (2,)
+    assert batch[0] == pytest.approx(v)
+
+
+def test_llr_variance_bad_input():
+    with pytest.raises(ValueError, match="p does not sum to one"):
+        llr_variance([0.2, 0.2], [0.5, 0.5])
+    with pytest.raises(ValueError, match="same number of outcomes"):
+        llr_variance([0.5, 0.5], [0.2, 0.3, 0.5])
+    with pytest.raises(ValueError, match="base"):
+        llr_variance([0.5, 0.5], [0.2, 0.8], base=-2)
+
+
+# ----------------------------------------------------------- log_checkpoints
+
+
+@given(st.integers(1, 10**9), st.integers(1, 40))
+def test_log_checkpoints_increase_from_one_to_n(n, per_decade):
+    points = log_checkpoints(n, per_decade=per_decade)
+    assert points[0] == 1
+    assert points[-1] == n
+    assert np.all(np.diff(points) > 0)
+    assert points.size <= math.ceil(math.log10(n) * per_decade) + 2
+
+
+def test_log_checkpoints_are_roughly_log_spaced():
+    points = log_checkpoints(10**6, per_decade=10)
+    ratios = points[1:] / points[:-1]
+    big = points[:-1] >= 100  # where integers no longer crowd each other
+    assert np.allclose(ratios[big], 10**0.1, rtol=0.02)
+
+
+def test_log_checkpoints_bad_input():
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        log_checkpoints(0)
+    with pytest.raises(ValueError, match="per_decade must be an integer"):
+        log_checkpoints(10, per_decade=2.5)
+
+
+# --------------------------------------------------------- running_llr_paths
+
+
+def test_paths_shapes_and_checkpoints():
+    paths = running_llr_paths(7, 1000, 0.4, 0.6, rng())
+    assert isinstance(paths, LLRPaths)
+    assert paths.n.tolist() == log_checkpoints(1000).tolist()
+    assert paths.llr.shape == paths.heads.shape == (7, paths.n.size)
+    assert running_llr_paths(2, 10, 0.4, 0.6, rng(), record=3).n.tolist() == [3, 6, 9, 10]
+    assert running_llr_paths(2, 10, 0.4, 0.6, rng(), record=[2, 5, 10]).n.tolist() == [2, 5, 10]
+    assert running_llr_paths(2, 10, 0.4, 0.6, rng(), record=10).n.tolist() == [10]
+
+
+def test_paths_heads_are_consistent_counts_and_llr_follows_from_them():
+    paths = running_llr_paths(50, 5000, 0.3, 0.5, rng(1), record=100)
+    k = paths.heads
+    assert np.all(k >= 0)
+    assert np.all(k <= paths.n)
+    increments = np.diff(k, axis=1, prepend=0)
+    assert np.all(increments >= 0)
+    assert np.all(increments <= np.diff(paths.n, prepend=0))
+    expected = log_likelihood_ratio(k, paths.n, 0.3, 0.5) / paths.n
+    assert np.allclose(paths.llr, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_paths_mean_converges_to_kl_within_standard_errors():
+    p, q = 0.5, 0.8
+    paths = running_llr_paths(2000, 100_000, p, q, rng(2))
+    final = paths.llr[:, -1]
+    se = final.std(ddof=1) / math.sqrt(final.size)
+    assert paths.kl == pytest.approx(binary_kl(p, q))
+    assert abs(final.mean() - binary_kl(p, q)) < 4 * se
+
+
+@pytest.mark.parametrize(("p", "q"), [(0.5, 0.8), (0.2, 0.3), (0.9, 0.5)])
+def test_paths_variance_times_n_matches_the_llr_variance(p, q):
+    n_paths = 4000
+    paths = running_llr_paths(n_paths, 20_000, p, q, rng(3), record=[100, 1000, 20_000])
+    predicted = llr_variance([p, 1 - p], [q, 1 - q])
+    measured = paths.llr.var(axis=0, ddof=1) * paths.n
+    # The sample variance of n normal draws has relative standard error sqrt(2/(n-1)).
+    assert np.allclose(measured, predicted, rtol=4 * math.sqrt(2 / (n_paths - 1)))
+    assert np.allclose(paths.predicted_std, np.sqrt(predicted / paths.n))
+
+
+def test_paths_match_flip_by_flip_simulation_in_distribution():
+    p, q, n_flips, n_paths = 0.3, 0.5, 400, 3000
+    fast = running_llr_paths(n_paths, n_flips, p, q, rng(4), record=[50, 400])
+    flips = simulate_flips(n_flips, p, rng(5), size=n_paths)
+    slow = running_llr(flips, p, q)[:, [49, 399]]
+    for j in range(2):
+        assert scipy.stats.ks_2samp(fast.llr[:, j], slow[:, j]).pvalue > 1e-3
+    # Joint law: Cov(k_50, k_400) = 50 p (1 - p), since the later flips are independent.
+    cov = np.cov(fast.heads[:, 0], fast.heads[:, 1])[0, 1]
+    assert cov == pytest.approx(50 * p * (1 - p), rel=0.2)
+
+
+def test_heads_follow_the_binomial_law():
+    n, p = 60, 0.35
+    paths = running_llr_paths(20_000, n, p, 0.5, rng(6), record=[n])
+    observed = np.bincount(paths.heads[:, 0], minlength=n + 1)
+    expected = scipy.stats.binom.pmf(np.arange(n + 1), n, p) * 20_000
+    keep = expected > 5  # the chi-square approximation needs enough counts per cell
+    observed = np.append(observed[keep], observed[~keep].sum())
+    expected = np.append(expected[keep], expected[~keep].sum())
+    expected *= observed.sum() / expected.sum()
+    assert scipy.stats.chisquare(observed, expected).pvalue > 1e-3
+
+
+def test_paths_are_reproducible_and_seed_dependent():
+    a = running_llr_paths(20, 10_000, 0.5, 0.7, rng(9))
+    b = running_llr_paths(20, 10_000, 0.5, 0.7, rng(9))
+    c = running_llr_paths(20, 10_000, 0.5, 0.7, rng(10))
+    assert np.array_equal(a.llr, b.llr)
+    assert np.array_equal(a.heads, b.heads)
+    assert not np.array_equal(a.llr, c.llr)
+
+
+def test_paths_edge_coins():
+    same = running_llr_paths(5, 100, 0.4, 0.4, rng())
+    assert np.array_equal(same.llr, np.zeros_like(same.llr))
+    certain = running_llr_paths(5, 100, 1.0, 0.5, rng())
+    assert np.allclose(certain.llr, math.log(2))
+    ruled_out = running_llr_paths(5, 1000, 0.5, 0.0, rng(), record=[1000])
+    assert np.all(ruled_out.llr == math.inf)
+    assert not np.isnan(running_llr_paths(5, 100, 0.0, 1.0, rng()).llr).any()
+
+
+def test_paths_base_two():
+    a = running_llr_paths(10, 1000, 0.5, 0.8, rng(11), base=2)
+    b = running_llr_paths(10, 1000, 0.5, 0.8, rng(11))
+    assert np.allclose(a.llr, b.llr / math.log(2))
+    assert a.kl == pytest.approx(binary_kl(0.5, 0.8, base=2))
+
+
+def test_ten_to_the_eight_flips_in_bounded_memory():
+    tracemalloc.start()
+    try:
+        paths = running_llr_paths(1000, 100_000, 0.5, 0.8, rng(12))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert paths.llr.shape[0] == 1000
+    assert peak < 50 * 2**20  # flip by flip it would be 10^8 values
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((0, 10, 0.5, 0.5, rng()), {}, "n_paths must be at least 1"),
+        ((2, 0, 0.5, 0.5, rng()), {}, "n_flips must be at least 1"),
+        ((2, 10.0, 0.5, 0.5, rng()), {}, "n_flips must be an integer"),
+        ((2, 10, 1.5, 0.5, rng()), {}, "p must hold probabilities"),
+        ((2, 10, 0.5, math.nan, rng()), {}, "q contains NaN"),
+        ((2, 10, 0.5, 0.5, 1), {}, "rng must be a numpy.random.Generator"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": 0}, "record must be at least 1"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [3, 2]}, "strictly increasing"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [3, 3]}, "strictly increasing"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [0, 5]}, "in 1..n_flips=10"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [5, 11]}, "in 1..n_flips=10"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [[1, 2]]}, "1-d array"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": []}, "1-d array"),
+        ((2, 10, 0.5, 0.5, rng()), {"record": [1.5, 3]}, "whole numbers"),
+        ((2, 10, 0.5, 0.5, rng()), {"base": 0}, "base must be"),
+        ((MAX_RECORDED_VALUES, 10, 0.5, 0.5, rng()), {"record": 5}, "exceeds the limit"),
+    ],
+)
+def test_paths_bad_input(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        running_llr_paths(*args, **kwargs)
+
+
+def test_counts_of_empty_sequences():
+    assert count_outcomes([], 3).tolist() == [0, 0, 0]
+    assert count_outcomes(np.zeros((2, 0), dtype=int), 3).tolist() == [[0, 0, 0], [0, 0, 0]]
