@@ -45,9 +45,11 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -661,7 +663,8 @@ def _run_submission(nb: nbformat.NotebookNode, workdir: Path, timeout: float) ->
     )
     env = {**os.environ, **KERNEL_ENV}
     try:
-        with client.setup_kernel(env=env, cwd=str(workdir)):
+        # The kernel's own stderr (ipykernel's start-up notices) is of no use to a grader.
+        with client.setup_kernel(env=env, cwd=str(workdir), stderr=subprocess.DEVNULL):
             deadline = time.monotonic() + timeout
             for position, (index, is_probe) in enumerate(plan):
                 cell = exec_nb.cells[position]
@@ -739,6 +742,20 @@ def _judge(label: str, nb: nbformat.NotebookNode, outcome: _Run) -> tuple[Status
     return "not answered", f"{where} ran but did not call check for this exercise"
 
 
+def _read_submission(path: Path) -> nbformat.NotebookNode:
+    """Read a submitted notebook, or raise saying why it is not one."""
+    raw = json.loads(path.read_text(encoding="utf-8"))  # a JSONDecodeError says where
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        raise ValueError("the file is JSON but not a notebook (no list of cells)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat's complaints about missing cell ids
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+    for cell in nb.cells:
+        cell["source"] = str(cell.get("source", ""))
+        cell["cell_type"] = str(cell.get("cell_type", ""))
+    return nb
+
+
 def grade_notebook(
     path: str | os.PathLike[str],
     labels: Sequence[str],
@@ -777,15 +794,10 @@ def grade_notebook(
         copy_path = workdir / "submission.ipynb"
         shutil.copyfile(src, copy_path)
         try:
-            nb = nbformat.read(copy_path, as_version=4)
-            if not isinstance(nb.get("cells"), list):
-                raise ValueError("it has no list of cells")
-            for cell in nb.cells:
-                cell.source = str(cell.get("source", ""))
-                cell.cell_type = str(cell.get("cell_type", ""))
+            nb = _read_submission(copy_path)
         except Exception as exc:  # broken JSON, not a notebook, unknown format
             reason = f"the notebook does not parse ({type(exc).__name__}: {_first_line(str(exc))})"
-            return [(label, "error", reason) for label in labels]
+            return [(label, "error", reason[:200]) for label in labels]
         outcome = _run_submission(nb, workdir, timeout)
     return [(label, *_judge(label, nb, outcome)) for label in labels]
 
