@@ -1,0 +1,106 @@
+"""Self-checks for chapter 5, KL in machine learning.
+
+Expected values are computed here from their formulas, independently of
+:mod:`klbook.gaussian`, so a bug there cannot make a wrong answer "correct".
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import binom
+
+from klbook.exercises import BITS, FunctionCheck, NumericCheck
+
+__all__ = ["CHECKS"]
+
+
+def _kl_normal(mu_p: float, sigma_p: float, mu_q: float, sigma_q: float) -> float:
+    """KL(N(mu_p, sigma_p²) ‖ N(mu_q, sigma_q²)) in nats, the textbook formula."""
+    return math.log(sigma_q / sigma_p) + (sigma_p**2 + (mu_p - mu_q) ** 2) / (2 * sigma_q**2) - 0.5
+
+
+# --- ex-ch5-same-mean: equal means, sigma_p = 2, sigma_q = 1 ---------------------------
+
+_R = 2.0  # sigma_p / sigma_q
+_SAME_MEAN = 0.5 * (_R**2 - 1) - math.log(_R)
+
+# --- ex-ch5-elbo-prior: the chapter's three-state latent model, q = prior ------------
+
+PRIOR = (0.5, 0.3, 0.2)
+HEADS_PROB = (0.2, 0.5, 0.8)
+N_FLIPS, X_OBS = 4, 3
+
+_lik = [float(binom.pmf(X_OBS, N_FLIPS, t)) for t in HEADS_PROB]
+_joint = [p * lk for p, lk in zip(PRIOR, _lik, strict=True)]
+_LOG_EVIDENCE = math.log(sum(_joint))
+_posterior = [j / sum(_joint) for j in _joint]
+_ELBO_AT_PRIOR = sum(p * math.log(lk) for p, lk in zip(PRIOR, _lik, strict=True))
+_KL_PRIOR_POST = _LOG_EVIDENCE - _ELBO_AT_PRIOR
+_KL_POST_PRIOR = sum(a * math.log(a / b) for a, b in zip(_posterior, PRIOR, strict=True))
+
+# --- ex-ch5-moment-match: two equal modes at ±3 with unit widths -----------------------
+
+_MIX_MEANS, _MIX_SIGMA = (-3.0, 3.0), 1.0
+_MIX_VAR = _MIX_SIGMA**2 + sum(m**2 for m in _MIX_MEANS) / 2  # law of total variance
+
+CHECKS = {
+    "ex-ch5-same-mean": NumericCheck(
+        _SAME_MEAN,
+        hint=(
+            "Put μp = μq in the closed form: only the log term and the ratio of the "
+            "variances remain. Natural logs give nats."
+        ),
+        units=BITS,
+        mistakes=[
+            (
+                0.5 * (1 / _R**2 - 1) + math.log(_R),
+                "that is KL(Q‖P): the truth, σ = 2, goes first.",
+            ),
+            (0.5 * (_R**2 - 1), "you dropped the log(σq/σp) term."),
+            (0.5 * (_R**2 - 1) + math.log(_R), "check the sign of the log term: it is log(σq/σp)."),
+            (0.5 * (_R**4 - 1) - math.log(_R**2), "σ is a standard deviation; square it once."),
+        ],
+    ),
+    "ex-ch5-elbo-prior": NumericCheck(
+        _KL_PRIOR_POST,
+        hint=(
+            "Use log p(x) = ELBO + KL: with q equal to the prior, the ELBO is the "
+            "prior-weighted average of log p(x | z)."
+        ),
+        units=BITS,
+        mistakes=[
+            (_KL_POST_PRIOR, "that is KL(posterior ‖ prior): here q comes first."),
+            (_ELBO_AT_PRIOR, "that is the ELBO; the question asks for the gap to log p(x)."),
+            (_LOG_EVIDENCE, "that is log p(x); subtract the ELBO."),
+            (-_KL_PRIOR_POST, "KL is never negative: check the order of the subtraction."),
+        ],
+    ),
+    "ex-ch5-moment-match": NumericCheck(
+        math.sqrt(_MIX_VAR),
+        hint=(
+            "The forward-KL fit matches the mixture's mean and variance; the variance "
+            "has a within-component and a between-component part. Give σ, not σ²."
+        ),
+        rtol=1e-3,
+        mistakes=[
+            (_MIX_VAR, "that is the variance σ²; the question asks for σ."),
+            (_MIX_SIGMA, "that is one component's width: the mode-seeking (reverse KL) answer."),
+            (abs(_MIX_MEANS[0]), "you left out the within-component variance."),
+        ],
+    ),
+    "ex-ch5-kl-function": FunctionCheck(
+        cases=[
+            ((0.0, 1.0, 0.0, 1.0), 0.0),
+            ((1.0, 2.0, 0.0, 1.0), _kl_normal(1.0, 2.0, 0.0, 1.0)),
+            ((0.0, 1.0, 1.0, 2.0), _kl_normal(0.0, 1.0, 1.0, 2.0)),
+            ((-1.5, 0.3, 2.0, 4.0), _kl_normal(-1.5, 0.3, 2.0, 4.0)),
+            ((3.0, 5.0, 3.0, 0.5), _kl_normal(3.0, 5.0, 3.0, 0.5)),
+        ],
+        hint=(
+            "Return log(σq/σp) + (σp² + (μp − μq)²) / (2σq²) − 1/2 in nats, with P's "
+            "parameters first; check it on equal parameters (0) and on swapped ones."
+        ),
+        rtol=1e-9,
+    ),
+}
