@@ -1,0 +1,742 @@
+"""Tests of klbook.coursework: the student release and the grader.
+
+Everything about the chapters is discovered from the notebooks (exercise
+labels, stubs, solutions); nothing here names a chapter's exercise. One
+student release is made per module and shared; grading runs a handful of
+fabricated submissions built from one chapter.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import importlib
+import json
+import math
+import os
+import pkgutil
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+import klbook.checks
+from klbook import coursework as cw
+from klbook import exercises
+from klbook.notebooks import KERNEL_ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+CHAPTER_IDS = [p.stem for p in CHAPTERS]
+STUB_LINE = "answer = ...  # replace ... with your answer"
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def _tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+# --- An independent reading of the exercise format (not the module's code) ---------
+
+_EX_LABEL = re.compile(
+    r"\{exercise-start\}[^\n]*\n(?:[ \t]*:[\w-]+:[^\n]*\n)*?[ \t]*:label:\s*(\S+)"
+)
+_SOL_START = re.compile(r"\{solution-start\}\s*(\S+)")
+_CHECK = re.compile(r"check\(\s*[\"']([^\"']+)[\"']")
+
+
+def _labels(nb: nbformat.NotebookNode) -> list[str]:
+    return [
+        m.group(1)
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for m in _EX_LABEL.finditer(cell.source)
+    ]
+
+
+def _stub_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    """The untagged code cell that calls check(label, ...) for each label."""
+    stubs = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "solution" not in _tags(cell):
+            for label in _CHECK.findall(cell.source):
+                stubs.setdefault(label, cell)
+    return stubs
+
+
+def _texts(cell: Any) -> list[str]:
+    """Every text a cell shows: its source and its text outputs."""
+    out = [str(cell.get("source", ""))]
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            out.append(output["text"])
+        elif output.get("output_type") == "error":
+            out.append(f"{output['ename']}: {output['evalue']}")
+            out.extend(output.get("traceback", []))
+        else:
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") or mime == "application/json":
+                    out.append(value if isinstance(value, str) else json.dumps(value))
+    return out
+
+
+def _trivial(line: str) -> bool:
+    return (
+        sum(c.isalnum() for c in line) < 3
+        or line.startswith(("```", ":::", "~~~"))
+        or re.match(r"^:[\w-]+:", line) is not None
+        or re.fullmatch(r"Correct( \(in [^)]*\))?\.", line) is not None
+    )
+
+
+def _occurs(secret: str, text: str) -> bool:
+    return re.search(r"(?<![\w.])" + re.escape(secret) + r"(?!\w)", text) is not None
+
+
+def _secret_lines(nb: nbformat.NotebookNode) -> set[str]:
+    public = [c.source for c in nb.cells if "solution" not in _tags(c)]
+    lines = set()
+    for cell in nb.cells:
+        if "solution" in _tags(cell):
+            for text in _texts(cell):
+                for line in (raw.strip() for raw in text.splitlines()):
+                    if not _trivial(line) and not any(_occurs(line, src) for src in public):
+                        lines.add(line)
+    return lines
+
+
+# --- Fixtures -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def student_release(tmp_path_factory: pytest.TempPathFactory) -> cw.Release:
+    """One student release of every chapter, shared by the tests of this module."""
+    out = tmp_path_factory.mktemp("release") / "student"
+    return cw.release(CHAPTERS, out, root=ROOT)
+
+
+def _student(release: cw.Release, chapter: Path) -> nbformat.NotebookNode:
+    return _read(release.out / chapter.relative_to(ROOT))
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --- Reading the exercise structure -------------------------------------------------
+
+
+def test_exercise_labels_in_reading_order_with_any_fence() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("```{exercise-start}\n:label: ex-b\n```\nFirst."),
+            new_markdown_cell("```{exercise-end}\n```"),
+            new_markdown_cell("```{solution-start} ex-b\n:class: dropdown\n```"),
+            new_markdown_cell(":::{exercise-start}\n:class: hard\n:label: ex-a\n:::\nSecond."),
+        ]
+    )
+    assert cw.exercise_labels(nb) == ["ex-b", "ex-a"]
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        (
+            ["```{exercise-start}\n:label: ex-a\n```", "```{exercise-start}\n:label: ex-a\n```"],
+            "two exercises",
+        ),
+        (["```{exercise-start}\n```\nNo label."], "no :label:"),
+    ],
+)
+def test_exercise_labels_rejects_duplicates_and_missing_labels(
+    cells: list[str], message: str
+) -> None:
+    nb = new_notebook(cells=[new_markdown_cell(c) for c in cells])
+    with pytest.raises(ValueError, match=message):
+        cw.exercise_labels(nb)
+
+
+def test_checked_labels() -> None:
+    assert cw.checked_labels("check('ex-a', answer)\ncheck( \"ex-b\" , 1)") == ["ex-a", "ex-b"]
+    assert cw.checked_labels("recheck = 1\nanswer = ...") == []
+
+
+def _toy_chapter() -> nbformat.NotebookNode:
+    """A small chapter in the book's exercise format, with a leaking body cell."""
+    body = new_code_cell("print(f'{0.7 * 3:.4f}')")
+    body.outputs = [new_output("stream", name="stdout", text="2.1000\n")]
+    body.execution_count = 1
+    plot = new_code_cell("x = 2")
+    plot.outputs = [new_output("execute_result", data={"text/plain": "2"}, execution_count=2)]
+    plot.execution_count = 2
+    plot.metadata["tags"] = ["reveals-answer"]
+    stub = new_code_cell(f'{STUB_LINE}\ncheck("ex-toy", answer)')
+    stub.outputs = [
+        new_output(
+            "execute_result",
+            data={"text/plain": "Not answered yet: replace ... with your answer."},
+            execution_count=3,
+        )
+    ]
+    stub.execution_count = 3
+    sol_code = new_code_cell('answer = 0.7 * 3\nprint(f"{answer:.4f}")\ncheck("ex-toy", answer)')
+    sol_code.outputs = [
+        new_output("stream", name="stdout", text="2.1000\n"),
+        new_output("execute_result", data={"text/plain": "Correct."}, execution_count=4),
+    ]
+    sol_code.execution_count = 4
+    cells = [
+        new_markdown_cell("# Toy"),
+        body,
+        plot,
+        new_markdown_cell("```{exercise-start}\n:label: ex-toy\n```\nCompute 0.7 times 3."),
+        stub,
+        new_markdown_cell("```{exercise-end}\n```"),
+        new_markdown_cell("```{solution-start} ex-toy\n:class: dropdown\n```"),
+        new_markdown_cell("Multiply the probability by the number of flips."),
+        sol_code,
+        new_markdown_cell("```{solution-end}\n```"),
+    ]
+    for cell in cells[6:]:
+        cell.metadata["tags"] = ["solution"]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    return nb
+
+
+def test_secret_lines_skip_trivial_and_public_lines() -> None:
+    found = cw.secret_lines(_toy_chapter())
+    assert "answer = 0.7 * 3" in found
+    assert "Multiply the probability by the number of flips." in found
+    assert "2.1000" in found  # a solution's printed number is a secret
+    assert 'check("ex-toy", answer)' not in found  # the stub shows it anyway
+    assert "Correct." not in found
+    assert not any(line.startswith(("```", ":class:")) for line in found)
+    assert found == sorted(_secret_lines(_toy_chapter()))
+
+
+def test_student_notebook_removes_solutions_and_revealing_outputs() -> None:
+    source = _toy_chapter()
+    before = nbformat.writes(source)
+    student = cw.student_notebook(source)
+    assert nbformat.writes(source) == before, "the source notebook must not change"
+    assert all("solution" not in _tags(c) for c in student.cells)
+    assert [c.id for c in student.cells] == [c.id for c in source.cells[:6]]
+    body, plot, stub = student.cells[1], student.cells[2], student.cells[4]
+    assert plot.outputs == [] and plot.execution_count is None  # tagged reveals-answer
+    assert body.outputs == [], "the defensive scan clears an output equal to the solution's"
+    assert stub.outputs[0]["data"]["text/plain"].startswith("Not answered yet")
+    nbformat.validate(student)
+
+
+def test_preprocessor_reports_scan_cleared_cells() -> None:
+    toy = _toy_chapter()
+    leaking = toy.cells[1].id
+    processor = cw.StudentVersionPreprocessor()
+    processor.preprocess(toy, {})
+    assert processor.scan_cleared == [leaking]
+
+
+# --- The release of the real chapters -----------------------------------------------
+
+
+def test_release_writes_every_chapter_readme_and_zip(student_release: cw.Release) -> None:
+    rel = sorted(p.relative_to(student_release.out) for p in student_release.notebooks)
+    assert rel == sorted(p.relative_to(ROOT) for p in CHAPTERS)
+    readme = student_release.readme.read_text(encoding="utf-8")
+    for word in ("pip install", "check(", "Restart", "Hand"):
+        assert word in readme
+    for chapter in CHAPTERS:
+        assert chapter.relative_to(ROOT).as_posix() in readme
+        for label in _labels(_read(chapter)):
+            assert f"`{label}`" in readme
+    with zipfile.ZipFile(student_release.zip_path) as zf:
+        infos = zf.infolist()
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
+        names = {i.filename: zf.read(i) for i in infos}
+    top = student_release.out.name
+    expected = {
+        f"{top}/{k}": (student_release.out / k).read_bytes()
+        for k in [p.relative_to(student_release.out).as_posix() for p in student_release.notebooks]
+        + ["README.md"]
+    }
+    assert names == expected
+
+
+def test_release_is_deterministic(student_release: cw.Release, tmp_path: Path) -> None:
+    again = cw.release(reversed(CHAPTERS), tmp_path / "student", root=ROOT)
+    assert again.zip_path.read_bytes() == student_release.zip_path.read_bytes()
+    assert _tree_digest(again.out) == _tree_digest(student_release.out)
+
+
+def test_release_replaces_an_earlier_release_but_nothing_else(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    cw.release(CHAPTERS[:1], out, root=ROOT)
+    (out / "stale.ipynb").write_text("{}")
+    cw.release(CHAPTERS[:1], out, root=ROOT)
+    assert not (out / "stale.ipynb").exists()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="not an earlier student release"):
+        cw.release(CHAPTERS[:1], other, root=ROOT)
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_release_rejects_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="notebooks: give at least one"):
+        cw.release([], tmp_path / "a", root=ROOT)
+    with pytest.raises(ValueError, match="not under the root"):
+        cw.release(CHAPTERS[:1], tmp_path / "b", root=tmp_path)
+    with pytest.raises(ValueError, match="given twice"):
+        cw.release(CHAPTERS[:1] * 2, tmp_path / "c", root=ROOT)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        cw.release(CHAPTERS[:1], tmp_path / "file", root=ROOT)
+
+
+def test_release_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "student"
+    assert cw.main(["release", "--out", str(out), *map(str, CHAPTERS)]) == 0
+    assert (out / "README.md").is_file() and (tmp_path / "student.zip").is_file()
+    assert cw.main(["grade", "--out", str(tmp_path / "g.csv"), str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_release_leaks_no_solution_text(student_release: cw.Release, chapter: Path) -> None:
+    source = _read(chapter)
+    secrets = _secret_lines(source)
+    for cell in _student(student_release, chapter).cells:
+        assert "solution" not in _tags(cell)
+        for text in _texts(cell):
+            leaked = [s for s in secrets if _occurs(s, text)]
+            assert not leaked, f"cell {cell.get('id')} shows solution text {leaked[:3]}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_release_keeps_every_exercise_and_stub(
+    student_release: cw.Release, chapter: Path
+) -> None:
+    labels = _labels(_read(chapter))
+    student = _student(student_release, chapter)
+    assert _labels(student) == labels
+    stubs = _stub_cells(student)
+    for label in labels:
+        assert label in stubs, f"{label}: the stub cell is missing"
+        assert STUB_LINE in stubs[label].source
+
+
+# --- The exercises of the source chapters --------------------------------------------
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_chapter_exercises_follow_the_format(chapter: Path) -> None:
+    """Stubs are untagged and answered "Not answered yet"; solutions are tagged throughout."""
+    nb = _read(chapter)
+    labels = _labels(nb)
+    assert labels == cw.exercise_labels(nb)
+    stubs = _stub_cells(nb)
+    registered = exercises.labels()
+    inside: str | None = None
+    solved = set()
+    for cell in nb.cells:
+        src = cell.source
+        starts = _SOL_START.findall(src) if cell.cell_type == "markdown" else []
+        if starts:
+            inside = starts[0]
+            solved.add(inside)
+        if inside is not None:
+            assert "solution" in _tags(cell), f"untagged cell in the solution of {inside}"
+        if cell.cell_type == "markdown" and "{solution-end}" in src:
+            inside = None
+    assert inside is None, "a solution-start without a solution-end"
+    for label in labels:
+        assert label in registered, f"{label} has no self-check in klbook/checks"
+        assert label in solved, f"{label} has no worked solution"
+        assert label in stubs, f"{label} has no untagged stub cell"
+        stored = "".join(t for t in _texts(stubs[label])[1:])
+        assert stored.startswith("Not answered yet"), f"{label}: stub output {stored!r}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_reference_solutions_pass_their_checks(chapter: Path) -> None:
+    """Every solution cell that calls check shows "Correct" in its stored outputs.
+
+    nbval re-runs each chapter and compares these outputs, so they are what a
+    fresh kernel computes.
+    """
+    nb = _read(chapter)
+    confirmed = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "solution" not in _tags(cell):
+            continue
+        called = _CHECK.findall(cell.source)
+        if not called:
+            continue
+        shown = "\n".join(_texts(cell)[1:])
+        assert re.search(r"^Correct\b", shown, re.M), f"{called}: solution shows {shown!r}"
+        assert "Not quite" not in shown and "Not answered" not in shown
+        confirmed.update(called)
+    assert set(_labels(nb)) <= confirmed
+
+
+ALL_LABELS = [label for chapter in CHAPTERS for label in _labels(_read(chapter))]
+
+
+@pytest.mark.parametrize("label", ALL_LABELS or ["(no exercises yet)"])
+def test_untouched_stub_is_not_answered(label: str) -> None:
+    if not ALL_LABELS:
+        pytest.skip("no chapter has exercises yet")
+    feedback = exercises.check(label, ...)
+    assert feedback.status == "not answered"
+    assert str(feedback).startswith("Not answered yet")
+    assert exercises.results()[label] == "not answered"
+
+
+def _mistakes(spec: Any) -> list[tuple[Any, str]]:
+    if isinstance(spec, exercises.NumericCheck):
+        return list(spec.mistakes)
+    if isinstance(spec, exercises.ChoiceCheck):
+        return list(spec.mistakes.items())
+    return []
+
+
+def _all_specs() -> dict[str, Any]:
+    """Every registered self-check, read from the CHECKS of klbook/checks/*.py."""
+    specs: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(klbook.checks.__path__):
+        module = importlib.import_module(f"klbook.checks.{info.name}")
+        specs.update(getattr(module, "CHECKS", {}))
+    return specs
+
+
+def _spec(label: str) -> Any:
+    return _all_specs()[label]
+
+
+@pytest.mark.parametrize("label", ALL_LABELS or ["(no exercises yet)"])
+def test_typical_wrong_answers_get_their_hint(label: str) -> None:
+    if not ALL_LABELS:
+        pytest.skip("no chapter has exercises yet")
+    spec = _spec(label)
+    for value, hint in _mistakes(spec):
+        feedback = exercises.check(label, value)
+        assert feedback.status == "incorrect", f"mistake {value!r} is accepted"
+        assert str(feedback) == f"Not quite: {hint}"
+    wrong = _wrong_value(spec)
+    feedback = exercises.check(label, wrong)
+    assert feedback.status == "incorrect"
+    assert str(feedback).startswith("Not quite: ")
+    assert len(str(feedback)) > len("Not quite: ") + 10, "a wrong answer gets a real hint"
+
+
+@pytest.mark.parametrize("label", ALL_LABELS or ["(no exercises yet)"])
+def test_hints_do_not_give_the_number_away(label: str) -> None:
+    if not ALL_LABELS:
+        pytest.skip("no chapter has exercises yet")
+    spec = _spec(label)
+    if not isinstance(spec, exercises.NumericCheck) or np.ndim(spec.expected) != 0:
+        return
+    expected = float(spec.expected)
+    if expected == round(expected):
+        return  # a whole number may well appear in a hint ("base 2")
+    for digits in (2, 3, 4):
+        assert f"{expected:.{digits}f}" not in spec.hint
+
+
+def _wrong_value(spec: Any) -> Any:
+    """An answer that matches neither the expected value nor a known mistake."""
+    if isinstance(spec, exercises.NumericCheck):
+        expected = np.asarray(spec.expected, dtype=np.float64)
+        wrong = expected * 3.0 + 17.25
+        return float(wrong) if wrong.ndim == 0 else wrong.tolist()
+    if isinstance(spec, exercises.ChoiceCheck):
+        return "no such choice zzz"
+    return lambda *args: float("nan")
+
+
+# --- The student notebooks run as handed out ------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
+def test_student_notebook_runs_top_to_bottom(
+    student_release: cw.Release, chapter: Path, tmp_path: Path
+) -> None:
+    nb = _student(student_release, chapter)
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env={**os.environ, **KERNEL_ENV})  # raises on any error
+    stubs = _stub_cells(nb)
+    for label in _labels(nb):
+        shown = "\n".join(_texts(stubs[label])[1:])
+        assert shown.startswith("Not answered yet"), f"{label}: {shown!r}"
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            assert output.get("name") != "stderr", f"stderr in cell {cell.id}: {output['text']}"
+
+
+# --- Grading fabricated submissions ---------------------------------------------------
+
+
+def _grading_chapter() -> Path | None:
+    """The first chapter with the most variety: at least three exercises if any has."""
+    with_ex = [(c, len(_labels(_read(c)))) for c in CHAPTERS]
+    for minimum in (3, 1):
+        for chapter, count in with_ex:
+            if count >= minimum:
+                return chapter
+    return None
+
+
+GRADING_CHAPTER = _grading_chapter()
+needs_exercises = pytest.mark.skipif(GRADING_CHAPTER is None, reason="no chapter has exercises")
+
+
+def _fill(source: str, value: str) -> str:
+    assert "answer = ..." in source
+    return source.replace("answer = ...", f"answer = {value}", 1)
+
+
+def _value_source(value: Any) -> str:
+    if callable(value):
+        return 'lambda *args: float("nan")'
+    return repr(value)
+
+
+def _trimmed(student: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, dict[str, Any]]:
+    """The student notebook cut down to an import cell and the exercise stubs.
+
+    Stubs do not depend on the chapter's body (the release guarantees they
+    run as handed out), so this keeps grading tests fast.
+    """
+    stubs = _stub_cells(student)
+    nb = copy.deepcopy(student)
+    nb.cells = [new_code_cell("from klbook.exercises import check")] + [
+        copy.deepcopy(stubs[label]) for label in _labels(student)
+    ]
+    return nb, {label: nb.cells[i + 1] for i, label in enumerate(_labels(student))}
+
+
+def _wrong_answer(label: str) -> tuple[str, str | None]:
+    """Source of a wrong answer for ``label`` and the hint it should get (if known)."""
+    spec = _spec(label)
+    mistakes = _mistakes(spec)
+    if mistakes:
+        value, hint = mistakes[0]
+        value = value.tolist() if isinstance(value, np.ndarray) else value
+        value = float(value) if isinstance(value, np.floating) else value
+        return repr(value), f"Not quite: {hint}"
+    return _value_source(_wrong_value(spec)), None
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames or ()) == cw.CSV_COLUMNS
+        return list(reader)
+
+
+@pytest.fixture(scope="module")
+def graded(
+    student_release: cw.Release, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[list[dict[str, str]], dict[str, Any]]]:
+    """Grade fabricated submissions of one chapter through the command line."""
+    assert GRADING_CHAPTER is not None
+    chapter = GRADING_CHAPTER
+    labels = _labels(_read(chapter))
+    subs = tmp_path_factory.mktemp("submissions")
+    student = _student(student_release, chapter)
+
+    def put(who: str, nb: nbformat.NotebookNode | str, name: str = chapter.name) -> None:
+        target = subs / who / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = nb if isinstance(nb, str) else nbformat.writes(nb)
+        target.write_text(text, encoding="utf-8")
+
+    put("correct", _read(chapter))  # the source chapter, solutions and all
+    put("empty", student)  # the release as handed out
+    put("broken", nbformat.writes(student)[:300])  # cut off: not JSON
+    (subs / "absent").mkdir()  # handed in nothing
+    put("absent", student, name=".ipynb_checkpoints/x.ipynb")  # ignored: hidden folder
+    # Mixed, on the trimmed notebook: the first stub raises, the second is deleted,
+    # the rest hold wrong answers whose stored outputs falsely claim "Correct.".
+    mixed, stubs = _trimmed(student)
+    hints = {}
+    for i, label in enumerate(labels):
+        cell = stubs[label]
+        if i == 0:
+            cell.source = _fill(cell.source, "1 / 0")
+        else:
+            value, hints[label] = _wrong_answer(label)
+            cell.source = _fill(cell.source, value)
+            cell.outputs = [
+                new_output("execute_result", data={"text/plain": "Correct."}, execution_count=9)
+            ]
+    if len(labels) > 1:
+        mixed.cells.remove(stubs[labels[1]])
+        hints.pop(labels[1], None)
+    put("mixed", mixed)
+    before = _tree_digest(subs)
+    out = tmp_path_factory.mktemp("grades") / "grades.csv"
+    code = cw.main(
+        ["grade", "--out", str(out), "--chapters", str(chapter), "--timeout", "300", str(subs)]
+    )
+    assert code == 0
+    info = {"labels": labels, "chapter": chapter.stem, "hints": hints}
+    assert _tree_digest(subs) == before, "grading changed or added submission files"
+    yield _rows(out), info
+
+
+def _by_student(rows: list[dict[str, str]], who: str) -> dict[str, dict[str, str]]:
+    return {r["exercise"]: r for r in rows if r["student"] == who}
+
+
+@needs_exercises
+def test_grades_have_one_row_per_student_and_exercise(graded: Any) -> None:
+    rows, info = graded
+    students = ["absent", "broken", "correct", "empty", "mixed"]
+    expected = [(s, info["chapter"], label) for s in students for label in info["labels"]]
+    assert [(r["student"], r["chapter"], r["exercise"]) for r in rows] == expected
+    assert {r["status"] for r in rows} <= set(cw.STATUSES)
+
+
+@needs_exercises
+def test_grades_of_complete_empty_broken_and_absent_submissions(graded: Any) -> None:
+    rows, info = graded
+    for label in info["labels"]:
+        assert _by_student(rows, "correct")[label]["status"] == "correct"
+        assert _by_student(rows, "correct")[label]["detail"].startswith("Correct")
+        assert _by_student(rows, "empty")[label]["status"] == "not answered"
+        assert _by_student(rows, "empty")[label]["detail"].startswith("Not answered yet")
+        broken = _by_student(rows, "broken")[label]
+        assert broken["status"] == "error"
+        assert "does not parse" in broken["detail"]
+        absent = _by_student(rows, "absent")[label]
+        assert (absent["status"], absent["detail"]) == (
+            "not answered",
+            "no submission for this chapter",
+        )
+
+
+@needs_exercises
+def test_grades_judge_each_exercise_despite_errors_and_deleted_stubs(graded: Any) -> None:
+    rows, info = graded
+    labels, mine = info["labels"], _by_student(rows, "mixed")
+    first = mine[labels[0]]
+    assert first["status"] == "error"
+    assert first["detail"].startswith("ZeroDivisionError")
+    if len(labels) > 1:
+        assert mine[labels[1]]["status"] == "not answered"
+        assert "missing" in mine[labels[1]]["detail"]
+    for label in labels[2:]:
+        # The stored "Correct." is ignored: the notebook is re-run.
+        assert mine[label]["status"] == "incorrect"
+        assert mine[label]["detail"].startswith("Not quite: ")
+        if info["hints"].get(label):
+            assert mine[label]["detail"] == info["hints"][label]
+
+
+@needs_exercises
+def test_grading_survives_an_infinite_loop_and_a_dying_kernel(tmp_path: Path) -> None:
+    assert GRADING_CHAPTER is not None
+    labels = _labels(_read(GRADING_CHAPTER))
+    value, _ = _wrong_answer(labels[0])
+    head = [
+        new_code_cell("from klbook.exercises import check"),
+        new_code_cell(f'answer = {value}\ncheck("{labels[0]}", answer)'),
+    ]
+    rest = [new_code_cell(f'answer = ...\ncheck("{label}", answer)') for label in labels[1:]]
+    for who, stopper in (("loop", "while True:\n    pass"), ("dies", "import os\nos._exit(1)")):
+        nb = new_notebook(cells=[*head, new_code_cell(stopper), *rest])
+        (tmp_path / who).mkdir()
+        nbformat.write(nb, tmp_path / who / GRADING_CHAPTER.name)
+    before = _tree_digest(tmp_path)
+    grades = cw.grade(tmp_path, [GRADING_CHAPTER], timeout=8)
+    assert _tree_digest(tmp_path) == before
+    for who, why in (("loop", "ran out of time (8 s)"), ("dies", "the kernel died in cell 3")):
+        mine = {g.exercise: g for g in grades if g.student == who}
+        assert mine[labels[0]].status == "incorrect", mine[labels[0]]
+        for label in labels[1:]:
+            assert mine[label].status == "error"
+            assert why in mine[label].detail
+
+
+def test_grade_without_notebooks_runs_no_kernel(tmp_path: Path) -> None:
+    source = tmp_path / "01_toy.ipynb"
+    nbformat.write(_toy_chapter(), source)
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    (tmp_path / "subs" / "ann" / "01_toy (1).ipynb").write_text("{}")
+    (tmp_path / "subs" / "ann" / "01_toy-final.ipynb").write_text("{}")
+    (tmp_path / "subs" / "ben" / "nested").mkdir(parents=True)
+    (tmp_path / "subs" / "ben" / "nested" / "01_toy.ipynb").write_text('{"cells": 3}')
+    (tmp_path / "subs" / "cal").mkdir()
+    grades = cw.grade(tmp_path / "subs", [source], timeout=5)
+    got = {g.student: (g.status, g.detail) for g in grades}
+    assert got["ann"][0] == "error" and "several files" in got["ann"][1]
+    assert got["ben"][0] == "error" and "not a notebook" in got["ben"][1]
+    assert got["cal"] == ("not answered", "no submission for this chapter")
+    out = cw.write_grades(grades, tmp_path / "deep" / "grades.csv")
+    assert [r["student"] for r in _rows(out)] == ["ann", "ben", "cal"]
+
+
+def test_find_submissions_layout(tmp_path: Path) -> None:
+    (tmp_path / "zed" / "work").mkdir(parents=True)
+    (tmp_path / "zed" / "work" / "02_b.ipynb").write_text("{}")
+    (tmp_path / "zed" / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "zed" / ".ipynb_checkpoints" / "01_a.ipynb").write_text("{}")
+    (tmp_path / "amy").mkdir()
+    (tmp_path / "amy" / "01_a.ipynb").write_text("{}")
+    (tmp_path / "amy" / "01_a (copy).ipynb").write_text("{}")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "loose.ipynb").write_text("{}")
+    found = cw.find_submissions(tmp_path, ["01_a.ipynb", "02_b.ipynb"])
+    assert list(found) == ["amy", "zed"]
+    assert found["amy"] == {"01_a.ipynb": tmp_path / "amy" / "01_a.ipynb"}
+    assert found["zed"] == {"02_b.ipynb": tmp_path / "zed" / "work" / "02_b.ipynb"}
+    with pytest.raises(ValueError, match="directory"):
+        cw.find_submissions(tmp_path / "loose.ipynb", ["01_a.ipynb"])
+
+
+@pytest.mark.parametrize("timeout", [0, -1, math.nan, math.inf])
+def test_grade_rejects_bad_timeouts(tmp_path: Path, timeout: float) -> None:
+    source = tmp_path / "01_toy.ipynb"
+    nbformat.write(_toy_chapter(), source)
+    with pytest.raises(ValueError, match="timeout"):
+        cw.grade(tmp_path, [source], timeout=timeout)
+    with pytest.raises(ValueError, match="timeout"):
+        cw.grade_notebook(source, ["ex-toy"], timeout=timeout)
+
+
+def test_grade_rejects_missing_chapters_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="chapters"):
+        cw.grade(tmp_path, [])
+    source = tmp_path / "01_toy.ipynb"
+    nbformat.write(_toy_chapter(), source)
+    with pytest.raises(ValueError, match="directory"):
+        cw.grade(tmp_path / "nope", [source])
