@@ -63,7 +63,7 @@ student: $(STAMP)
 	$(PY) -m klbook.coursework release --out _build/student chapters/*.ipynb
 
 grade: $(STAMP)
-	$(PY) -m klbook.coursework grade --out $(SUBMISSIONS)/grades.csv $(SUBMISSIONS)
+	$(PY) -m klbook.coursework grade --out _build/grades.csv $(SUBMISSIONS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --out benchmarks/results.md
