@@ -148,8 +148,8 @@ def train_softmax_regression(
 ) -> SoftmaxRegression:
     """Fit ``p(y | x) = softmax(x W + b)`` by full-batch gradient descent.
 
-    The weights start at zero (the loss is convex in W and b, so the start
-    does not decide where it ends) and each epoch takes one step down the
+    The weights start at zero (the loss is convex in W and b, so there are no
+    poor local minima to get stuck in) and each epoch takes one step down the
     gradient of the mean cross-entropy loss ``L``. With ``G = ∂L/∂Z`` the
     gradient with respect to the logits ``Z = X W + b`` (softmax minus the
     target, over N), the chain rule gives ``∂L/∂W = Xᵀ G`` and
