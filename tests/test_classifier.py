@@ -8,7 +8,12 @@ import scipy.special as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from klbook.classifier import SoftmaxRegression, make_blobs, train_softmax_regression
+from klbook.classifier import (
+    DEFAULT_CENTERS,
+    SoftmaxRegression,
+    make_blobs,
+    train_softmax_regression,
+)
 
 # --------------------------------------------------------------------------- #
 # make_blobs
@@ -24,8 +29,6 @@ def test_blobs_shape_labels_and_centres():
     centers = np.array([X[y == k].mean(axis=0) for k in range(3)])
     spreads = np.array([X[y == k].std(axis=0) for k in range(3)])
     # The sample means and standard deviations are within a few standard errors.
-    from klbook.classifier import DEFAULT_CENTERS
-
     np.testing.assert_allclose(centers, DEFAULT_CENTERS, atol=5 * 0.8 / np.sqrt(2000))
     np.testing.assert_allclose(spreads, 0.8, rtol=0.1)
 
