@@ -603,6 +603,12 @@ class _Run:
     failed: str | None = None  # why nothing could be judged at all
 
 
+#: Metadata key that marks the grader's probe cells in the executed copy.
+_PROBE_KEY: Final[str] = "klbook_grade_probe"
+#: Seconds a probe may take; probes run even when the notebook's budget is spent.
+_PROBE_TIMEOUT: Final[float] = 30.0
+
+
 def _probe_source(marker: str) -> str:
     return (
         "import builtins as _klg_builtins, json as _klg_json, klbook.exercises as _klg_ex\n"
@@ -643,11 +649,15 @@ def _run_submission(nb: nbformat.NotebookNode, workdir: Path, timeout: float) ->
             continue
         exec_nb.cells.append(nbformat.v4.new_code_cell(str(cell.source)))
         plan.append((index, False))
-        exec_nb.cells.append(nbformat.v4.new_code_cell(_probe_source(marker)))
+        probe = nbformat.v4.new_code_cell(_probe_source(marker))
+        probe.metadata[_PROBE_KEY] = True
+        exec_nb.cells.append(probe)
         plan.append((index, True))
     deadline = math.inf
 
-    def remaining(_cell: Any = None) -> float:
+    def cell_timeout(cell: Any = None) -> float:
+        if cell is not None and cell.get("metadata", {}).get(_PROBE_KEY):
+            return _PROBE_TIMEOUT  # a probe reports what already ran, whatever the budget
         return max(deadline - time.monotonic(), 0.001)
 
     client = NotebookClient(
@@ -655,7 +665,7 @@ def _run_submission(nb: nbformat.NotebookNode, workdir: Path, timeout: float) ->
         kernel_name="python3",
         allow_errors=True,
         record_timing=False,
-        timeout_func=remaining,
+        timeout_func=cell_timeout,
         interrupt_on_timeout=False,
         shutdown_kernel="immediate",
         startup_timeout=120,
@@ -668,16 +678,18 @@ def _run_submission(nb: nbformat.NotebookNode, workdir: Path, timeout: float) ->
             deadline = time.monotonic() + timeout
             for position, (index, is_probe) in enumerate(plan):
                 cell = exec_nb.cells[position]
-                if time.monotonic() >= deadline:
+                if not is_probe and time.monotonic() >= deadline:
                     outcome.stopped = f"the notebook ran out of time ({timeout:g} s)"
                     break
                 run = outcome.runs.setdefault(index, _CellRun(index))
                 try:
                     client.execute_cell(cell, position)
                 except CellTimeoutError:
-                    if not is_probe:
+                    if is_probe:
+                        outcome.stopped = f"the kernel stopped answering after cell {index + 1}"
+                    else:
                         run.timed_out = True
-                    outcome.stopped = f"the notebook ran out of time ({timeout:g} s)"
+                        outcome.stopped = f"the notebook ran out of time ({timeout:g} s)"
                     break
                 except DeadKernelError:
                     if not is_probe:
