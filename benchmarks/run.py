@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import platform
 import statistics
@@ -29,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -294,6 +296,139 @@ def render(
     return "\n".join(lines).rstrip() + "\n"
 
 
+# --- adapters for benchmark scripts without run() ----------------------------
+
+
+def simulation_section(module: ModuleType, quick: bool) -> Section:
+    """Report ``bench_simulation.py`` (a stand-alone script) into the table.
+
+    Times its klbook cases against its chunked-uniforms case in interleaved
+    repeats in this process (the ratio), and takes peak memory from its own
+    ``--case`` subprocess mode (one fresh process per case). Adds
+    ``simulate_flips`` drawn in the same chunks, which stores every flip.
+    """
+    import numpy as np
+
+    from klbook import simulate_flips
+
+    total, chunk, seed = module.TOTAL, module.CHUNK, module.SEED
+    peer = next(name for name in module.CASES if "chunks" in name)
+    ours = [name for name in module.CASES if name.startswith("running_llr_paths")]
+
+    def flips_in_chunks() -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(total // chunk):
+            simulate_flips(chunk, module.P, rng)
+
+    flips_label = "simulate_flips, 10 chunks of 10^7"
+    cases = {peer: module.CASES[peer], **{n: module.CASES[n] for n in ours}}
+    cases[flips_label] = flips_in_chunks
+    repeats = 3 if quick else 7
+    times = interleaved(cases, repeats)
+    section = Section("Coin-sequence simulation (`klbook.simulation`)")
+    peer_s = median(times[peer])
+    for name in [*ours, flips_label]:
+        s = median(times[name])
+        section.rows.append(
+            Row(
+                what=f"`{name}`",
+                size=f"{total:.0e} flips",
+                subject_s=s,
+                peer=f"numpy `rng.random`: {peer}",
+                peer_s=peer_s,
+                goal=2.0,
+                repeats=repeats,
+                subject_value=f"{fmt_time(s)} ({total / s:.2g} flips/s)",
+                peer_value=f"{fmt_time(peer_s)} ({total / peer_s:.2g}/s)",
+            )
+        )
+    memory = {name: _peak_memory(module, name) for name in [*ours, flips_label, peer]}
+    budget = 500.0
+    for name in [*ours, flips_label]:
+        m = memory[name]
+        section.rows.append(
+            Row(
+                what=f"peak memory, `{name}`",
+                size=f"{total:.0e} flips",
+                subject_s=m["hwm_mb"],
+                peer="budget",
+                peer_s=budget,
+                goal=1.0,
+                subject_value=f"{m['hwm_mb']:.0f} MB peak RSS ({m['traced_mb']:.0f} MB traced)",
+                peer_value=f"{budget:.0f} MB",
+            )
+        )
+    section.notes += [
+        "From `benchmarks/bench_simulation.py` (its cases, run here): "
+        + " ".join((module.__doc__ or "").strip().split("\n\n")[0].split()),
+        "",
+        f"Times: medians of {repeats} interleaved repeats in one process, after a warm-up "
+        "round; numpy drawing the same number of uniforms, in chunks of "
+        f"{chunk:.0e}, is the peer. `running_llr_paths` draws binomial increments between "
+        "recorded N (exact in distribution there), so it never draws single flips; "
+        "`simulate_flips` (added here) draws and stores every flip, in the same chunks.",
+        "",
+        "Memory: each case once more in a fresh process; peak RSS is the process's `VmHWM` "
+        "(`/proc/self/status`), which includes the interpreter and the imports "
+        f"({memory[peer]['base_mb']:.0f} MB before the case runs); traced is tracemalloc's "
+        f"peak of the case alone. The chunked-uniforms process peaks at "
+        f"{memory[peer]['hwm_mb']:.0f} MB. (`ru_maxrss` is not used: on Linux a child "
+        "inherits its parent's peak through fork and exec, so it overstates a subprocess "
+        "started from a large process.)",
+    ]
+    return section
+
+
+_MEMORY_PROBE = """
+import json, sys, tracemalloc
+sys.path.insert(0, {here!r})
+import numpy, scipy, klbook
+from run import _vm_hwm_mb
+from {module} import CASES
+{extra}
+base = _vm_hwm_mb()
+tracemalloc.start()
+fn()
+traced = tracemalloc.get_traced_memory()[1] / 2**20
+tracemalloc.stop()
+print(json.dumps({{"hwm_mb": _vm_hwm_mb(), "traced_mb": traced, "base_mb": base}}))
+"""
+
+
+def _vm_hwm_mb() -> float:
+    """This process's peak resident set size in MiB (Linux ``VmHWM``), NaN if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _peak_memory(module: ModuleType, name: str) -> dict[str, float]:
+    """Run one simulation case in a fresh process; its peak RSS and traced peak in MiB."""
+    if name in module.CASES:
+        extra = f"fn = CASES[{name!r}]"
+    else:  # simulate_flips in chunks, defined here
+        extra = (
+            "from klbook import simulate_flips\n"
+            f"from {module.__name__} import TOTAL, CHUNK, SEED, P\n"
+            "def fn():\n"
+            "    rng = numpy.random.default_rng(SEED)\n"
+            "    for _ in range(TOTAL // CHUNK):\n"
+            "        simulate_flips(CHUNK, P, rng)\n"
+        )
+    code = _MEMORY_PROBE.format(here=str(HERE), module=module.__name__, extra=extra)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+ADAPTERS: dict[str, Callable[[ModuleType, bool], Section]] = {
+    "simulation": simulation_section,
+}
+
+
 # --- command line ------------------------------------------------------------
 
 
@@ -302,7 +437,10 @@ def run_section(name: str, quick: bool) -> Section:
     t0 = time.perf_counter()
     try:
         module = importlib.import_module(BENCHES[name])
-        section: Section = module.run(quick=quick)
+        if not hasattr(module, "run") and name in ADAPTERS:
+            section: Section = ADAPTERS[name](module, quick)
+        else:
+            section = module.run(quick=quick)
     except Exception as exc:  # a broken benchmark must not hide the others
         import traceback
 
