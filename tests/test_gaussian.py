@@ -500,3 +500,34 @@ def test_fit_refuses_a_grid_that_cuts_off_the_fitted_gaussian():
 def test_public_api():
     for name in klbook.gaussian.__all__:
         assert hasattr(klbook, name)
+
+
+# --- chapter 5's self-checks agree with klbook.gaussian ------------------------------
+
+
+def test_chapter5_checks_agree_with_the_library():
+    from klbook.checks.ch05 import CHECKS, HEADS_PROB, N_FLIPS, PRIOR, X_OBS
+
+    assert CHECKS["ex-ch5-same-mean"].judge(gaussian_kl(0.0, 2.0, 0.0, 1.0))[0] == "correct"
+    mix = GaussianMixture((0.5, 0.5), (-3.0, 3.0), (1.0, 1.0))
+    fit = fit_gaussian_kl(mix.logpdf, np.linspace(-15, 15, 3001), "forward")
+    assert CHECKS["ex-ch5-moment-match"].judge(fit.sigma)[0] == "correct"
+    # the exact ELBO gap with q = prior, through klbook's discrete KL (q first)
+    lik = scipy.stats.binom.pmf(X_OBS, N_FLIPS, np.array(HEADS_PROB))
+    posterior = np.array(PRIOR) * lik / np.sum(np.array(PRIOR) * lik)
+    gap = klbook.kl_divergence(PRIOR, posterior)
+    assert CHECKS["ex-ch5-elbo-prior"].judge(gap)[0] == "correct"
+    assert CHECKS["ex-ch5-elbo-prior"].judge(gap / LN2)[1] == "Correct (in bits)."
+    assert CHECKS["ex-ch5-kl-function"].judge(gaussian_kl)[0] == "correct"
+
+
+def test_chapter5_checks_catch_the_typical_mistakes():
+    from klbook.checks.ch05 import CHECKS
+
+    for label, spec in CHECKS.items():
+        for wrong, hint in getattr(spec, "mistakes", ()):
+            status, message = spec.judge(wrong)
+            assert status == "incorrect", (label, wrong)
+            assert hint in message, (label, wrong)
+    swapped = lambda mp, sp, mq, sq: gaussian_kl(mq, sq, mp, sp)  # noqa: E731
+    assert CHECKS["ex-ch5-kl-function"].judge(swapped)[0] == "incorrect"
