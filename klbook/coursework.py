@@ -408,7 +408,7 @@ Cells) before you check, so that every variable the exercise needs exists.
 ## Handing in
 
 Hand in the notebook files themselves, **keeping their names** (for example
-`01_log_likelihood_ratio.ipynb`), the way your instructor tells you. Before
+`{example}`), the way your instructor tells you. Before
 you do:
 
 - Restart the kernel and run all cells: the notebook must run from top to
@@ -432,7 +432,8 @@ def _readme(rows: Sequence[tuple[str, Sequence[str]]]) -> str:
         f"| `{path}` | {', '.join(f'`{label}`' for label in labels) or '(none)'} |"
         for path, labels in rows
     )
-    return _README.format(table=table)
+    example = Path(rows[0][0]).name if rows else "01_chapter.ipynb"
+    return _README.format(table=table, example=example)
 
 
 def _write_zip(zip_path: Path, members: Sequence[tuple[str, bytes]]) -> None:
@@ -499,7 +500,8 @@ def release(
     --------
     >>> import tempfile, pathlib, nbformat
     >>> from nbformat.v4 import new_code_cell, new_notebook
-    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> tmp = pathlib.Path(folder.name)
     >>> sol = new_code_cell("answer = 2")
     >>> sol.metadata["tags"] = ["solution"]
     >>> nbformat.write(new_notebook(cells=[new_code_cell("x = 1"), sol]), tmp / "ch.ipynb")
@@ -508,6 +510,7 @@ def release(
     ['x = 1']
     >>> result.zip_path.name
     'student.zip'
+    >>> folder.cleanup()
     """
     base = Path(root if root is not None else Path.cwd()).resolve()
     sources = [Path(p) for p in notebooks]
@@ -857,12 +860,14 @@ def find_submissions(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> tmp = pathlib.Path(folder.name)
     >>> (tmp / "alice").mkdir()
     >>> _ = (tmp / "alice" / "01_x.ipynb").write_text("{}")
     >>> subs = find_submissions(tmp, ["01_x.ipynb", "02_y.ipynb"])
     >>> sorted(subs), sorted(subs["alice"])
     (['alice'], ['01_x.ipynb'])
+    >>> folder.cleanup()
     """
     base = Path(directory)
     if not base.is_dir():
@@ -964,11 +969,13 @@ def write_grades(grades: Iterable[ExerciseGrade], out: str | os.PathLike[str]) -
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "g.csv"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "g.csv"
     >>> _ = write_grades([ExerciseGrade("al", "01_x", "ex-a", "correct", "Correct.")], path)
     >>> print(path.read_text(), end="")
     student,chapter,exercise,status,detail
     al,01_x,ex-a,correct,Correct.
+    >>> folder.cleanup()
     """
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
