@@ -21,7 +21,9 @@ Conventions of this module:
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,6 +39,8 @@ __all__ = [
 ]
 
 Result = float | NDArray[np.float64]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -92,6 +96,21 @@ def _row_max(arr: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
     return m
 
 
+def _underflow_is_fine(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``func`` with underflow ignored, whatever the caller's ``np.seterr``.
+
+    ``exp`` of a very negative shifted logit rounding to 0 is the intended
+    result (a probability too small for float64), not an error.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with np.errstate(under="ignore"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _shifted(arr: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.float64]:
     """``arr − m`` in a new array; overflow to ``-inf`` (near ``-1.8e308``) is harmless."""
     with np.errstate(over="ignore"):
@@ -103,6 +122,7 @@ def _shifted(arr: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.flo
 # --------------------------------------------------------------------------- #
 
 
+@_underflow_is_fine
 def logsumexp(logits: ArrayLike, axis: int = -1) -> Result:
     """Compute the log of a sum of exponentials, ``log Σ_c exp(z_c)``, without overflow.
 
@@ -149,6 +169,7 @@ def logsumexp(logits: ArrayLike, axis: int = -1) -> Result:
     return scalar_or_array(out)
 
 
+@_underflow_is_fine
 def log_softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     """Log-probabilities ``log softmax(z) = z − logsumexp(z)``, stable for any logits.
 
@@ -192,6 +213,7 @@ def log_softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     return shifted
 
 
+@_underflow_is_fine
 def softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     """Class probabilities ``exp(z_c) / Σ_k exp(z_k)``, stable for any logits.
 
@@ -317,6 +339,7 @@ def _check_reduction(reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> 
     return reduction
 
 
+@_underflow_is_fine
 def cross_entropy_loss(
     logits: ArrayLike,
     targets: ArrayLike,
@@ -439,6 +462,7 @@ def cross_entropy_loss(
     return float(np.mean(per_example))
 
 
+@_underflow_is_fine
 def cross_entropy_loss_grad(
     logits: ArrayLike,
     targets: ArrayLike,

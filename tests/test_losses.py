@@ -480,3 +480,16 @@ def test_matches_torch_if_available():
     np.testing.assert_allclose(
         cross_entropy_loss_grad(z, y, label_smoothing=0.1), zt.grad.numpy(), atol=1e-12
     )
+
+
+def test_strict_floating_point_settings_do_not_break_extreme_logits():
+    z = np.array([[1e4, 0.0, -1e4], [0.0, -800.0, -1e4]])
+    with np.errstate(all="raise"):
+        s = softmax(z)
+        ls = log_softmax(z)
+        loss = cross_entropy_loss(z, [2, 1], label_smoothing=0.1, reduction="none")
+        grad = cross_entropy_loss_grad(z, [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(s.sum(axis=1), 1.0)
+    np.testing.assert_allclose(ls, sp.log_softmax(z, axis=1))
+    np.testing.assert_allclose(loss, reference_loss(z, [2, 1], 0.1, "none"))
+    assert np.isfinite(grad).all()
