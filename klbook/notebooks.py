@@ -3,7 +3,7 @@
 ``python -m klbook.notebooks chapters/*.ipynb`` (``make refresh``) re-runs each
 notebook top to bottom in a fresh kernel and writes it back with its outputs.
 Two runs give byte-identical files: timing metadata is not recorded, stale
-``metadata.execution`` entries are dropped, hash seeds are fixed and the
+``metadata.execution`` entries are dropped, stream pieces are merged, hash seeds are fixed and the
 kernel runs from the notebook's own folder.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-__all__ = ["execute_notebook", "main", "strip_execution_metadata"]
+__all__ = ["coalesce_streams", "execute_notebook", "main", "strip_execution_metadata"]
 
 #: Environment every kernel gets, so that outputs do not depend on the caller.
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -32,6 +32,41 @@ def strip_execution_metadata(nb: nbformat.NotebookNode) -> None:
         if cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 output.get("metadata", {}).pop("execution", None)
+
+
+def coalesce_streams(nb: nbformat.NotebookNode) -> None:
+    """Merge consecutive stdout (or stderr) pieces of a cell into one output.
+
+    A busy kernel may flush one ``print`` in several messages; merged, the
+    stored notebook does not depend on when the kernel happened to flush.
+
+    Examples
+    --------
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> cell = new_code_cell("print('ab')")
+    >>> cell.outputs = [new_output("stream", name="stdout", text="a"),
+    ...                 new_output("stream", name="stdout", text="b")]
+    >>> nb = new_notebook(cells=[cell])
+    >>> coalesce_streams(nb)
+    >>> [o["text"] for o in nb.cells[0].outputs]
+    ['ab']
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list[nbformat.NotebookNode] = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and previous is not None
+                and previous.output_type == "stream"
+                and previous.name == output.name
+            ):
+                previous.text = "".join(previous.text) + "".join(output.text)
+            else:
+                merged.append(output)
+        cell.outputs = merged
 
 
 def execute_notebook(
@@ -72,6 +107,7 @@ def execute_notebook(
     )
     client.execute(env=env)
     strip_execution_metadata(nb)
+    coalesce_streams(nb)
     nbformat.write(nb, Path(out) if out is not None else src)
     return nb
 
