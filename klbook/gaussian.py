@@ -118,7 +118,7 @@ def _log_ratio(sigma_p: NDArray[np.float64], sigma_q: NDArray[np.float64]) -> ND
     """Return log(σp/σq) accurately: through log1p when the two are close."""
     diff = sigma_p - sigma_q  # exact when the two are within a factor of two
     close = np.abs(diff) < 0.5 * sigma_q
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(over="ignore"):  # diff / sigma_q may overflow where it is not used
         near = np.log1p(np.where(close, diff / sigma_q, 0.0))
         far = np.log(sigma_p) - np.log(sigma_q)
     return np.where(close, near, far)
@@ -327,7 +327,7 @@ class GaussianMixture:
 
     @property
     def var(self) -> float:
-        """Variance of the mixture, Σ w_k (σ_k² + μ_k²) − mean² (law of total variance)."""
+        """Variance of the mixture, Σ w_k (σ_k² + (μ_k − mean)²) (law of total variance)."""
         w, m, s = (np.asarray(a) for a in (self.weights, self.means, self.sigmas))
         return float(np.sum(w * (s**2 + (m - self.mean) ** 2)))
 

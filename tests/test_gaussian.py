@@ -110,6 +110,10 @@ def test_series_and_direct_branches_agree_at_the_cutoff():
 def test_extreme_width_ratios_stay_finite_or_inf_without_nan():
     assert gaussian_kl(0, 1e-200, 0, 1) == pytest.approx(200 * math.log(10) - 0.5, rel=1e-14)
     assert gaussian_kl(0, 1e200, 0, 1) == math.inf
+    # no overflow warning escapes (pytest turns klbook's RuntimeWarnings into errors)
+    assert gaussian_kl(0, 1e300, 0, 1e-300) == math.inf
+    assert gaussian_kl(1e308, 1, -1e308, 1) == math.inf
+    assert gaussian_kl(0, 1e-300, 0, 1e300) == pytest.approx(600 * math.log(10) - 0.5, rel=1e-14)
 
 
 def test_broadcasting_and_diagonal_sum():
