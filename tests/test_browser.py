@@ -578,17 +578,24 @@ def test_screenshots(new_context, device: str, viewport: dict) -> None:
     context, _ = new_context(**options)
     page = context.new_page()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for name, path in [("landing", PAGES[0]), ("chapter", _screenshot_chapter())]:
+    chapter = _screenshot_chapter()
+    for name, path in [("landing", PAGES[0]), ("chapter", chapter)]:
         page.goto(path)
-        page.wait_for_load_state("networkidle")
         page.evaluate(_WAIT_FOR_MATH)
+        page.wait_for_load_state("networkidle")
         # No page may need sideways scrolling (wide code and tables scroll in their boxes).
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 1, f"{path} at {device} width scrolls sideways by {overflow}px"
         out = SCREENSHOTS / f"{name}-{device}.png"
-        page.screenshot(path=out, full_page=False)
+        page.screenshot(path=out)
         assert out.stat().st_size > 10_000
-        page.screenshot(path=SCREENSHOTS / f"{name}-{device}-full.png", full_page=True)
+    # The chapter's first figure, with the text around it.
+    figure = page.locator("article .cell_output img").first
+    if figure.count():
+        figure.scroll_into_view_if_needed()
+        page.screenshot(path=SCREENSHOTS / f"chapter-figure-{device}.png")
+    page.goto(PAGES[0])
+    page.screenshot(path=SCREENSHOTS / f"landing-{device}-full.png", full_page=True)
     page.close()
