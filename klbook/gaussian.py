@@ -25,9 +25,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import minimize
 from scipy.special import logsumexp
-from scipy.stats import norm
 
 from klbook._validation import as_distribution, as_real_array, log_base, scalar_or_array
 
@@ -39,6 +37,15 @@ __all__ = [
     "kl_on_grid",
     "vae_kl",
 ]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _normal_logpdf(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike) -> NDArray[np.float64]:
+    """Log-density of N(mu, sigma^2) at x (no validation; callers validate)."""
+    z = (np.asarray(x) - mu) / sigma
+    return -0.5 * z * z - np.log(sigma) - _LOG_SQRT_2PI
+
 
 Result = float | NDArray[np.float64]
 Axis = int | tuple[int, ...] | None
@@ -341,7 +348,7 @@ class GaussianMixture:
         -4803.612
         """
         xa = _finite(x, "x")
-        comp = norm.logpdf(xa[..., None], loc=self.means, scale=self.sigmas)
+        comp = _normal_logpdf(xa[..., None], self.means, self.sigmas)
         with np.errstate(divide="ignore"):  # a zero weight contributes log 0 = -inf
             log_w = np.log(self.weights)
         return scalar_or_array(logsumexp(comp + log_w, axis=-1))
@@ -574,9 +581,11 @@ def fit_gaussian_kl(
         raise ValueError(f"x0 must be a finite (mu, sigma) with sigma > 0, got {x0!r}")
 
     def objective(theta: NDArray[np.float64]) -> float:
-        lq = norm.logpdf(xa, loc=theta[0], scale=math.exp(theta[1]))
+        lq = _normal_logpdf(xa, theta[0], math.exp(theta[1]))
         kl = _trapezoid_kl(lp, lq, xa) if direction == "forward" else _trapezoid_kl(lq, lp, xa)
         return kl if math.isfinite(kl) else math.inf
+
+    from scipy.optimize import minimize  # imported here: it is slow to import
 
     res = minimize(
         objective,
@@ -585,7 +594,7 @@ def fit_gaussian_kl(
         options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000},
     )
     mu, sigma = float(res.x[0]), math.exp(float(res.x[1]))
-    q_mass = float(np.trapezoid(norm.pdf(xa, mu, sigma), xa))
+    q_mass = float(np.trapezoid(np.exp(_normal_logpdf(xa, mu, sigma)), xa))
     if abs(q_mass - 1.0) > 1e-3:
         raise ValueError(
             f"the fitted Gaussian N({mu:.4g}, {sigma:.4g}²) has mass {q_mass:.4g} on x: "

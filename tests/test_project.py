@@ -135,3 +135,34 @@ def test_klbook_imports_without_jupyter_tooling():
     code = "import klbook, klbook.exercises, klbook.plotting; print(len(klbook.__all__))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(proc.stdout) >= 8
+
+
+def test_no_two_klbook_modules_export_the_same_name():
+    import klbook
+
+    seen: dict[str, str] = {}
+    for module in (
+        klbook.measures,
+        klbook.sequences,
+        klbook.expectation,
+        klbook.simulation,
+        klbook.losses,
+        klbook.classifier,
+        klbook.gaussian,
+    ):
+        for name in module.__all__:
+            assert name not in seen, f"{name} is exported by {seen[name]} and {module.__name__}"
+            seen[name] = module.__name__
+    assert sorted(seen) == sorted(klbook.__all__)
+
+
+def test_importing_klbook_stays_light():
+    # Every chapter's first cell imports klbook: keep scipy.optimize/stats out of it.
+    code = (
+        "import sys, klbook\n"
+        "heavy = [m for m in ('scipy.optimize', 'scipy.stats', 'nbclient', 'nbconvert')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "", f"import klbook pulls in {proc.stdout.strip()}"
