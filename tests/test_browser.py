@@ -75,9 +75,12 @@ REDIRECTS = {"index.html": PAGES[0]}
 
 
 def _chromium_path() -> str | None:
-    for candidate in (os.environ.get("KLBOOK_CHROMIUM"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).is_file():
-            return candidate
+    """The Chromium to drive: $KLBOOK_CHROMIUM if set, else Debian's, else one on PATH."""
+    chosen = os.environ.get("KLBOOK_CHROMIUM")
+    if chosen:
+        return chosen if Path(chosen).is_file() else None
+    if Path("/usr/bin/chromium").is_file():
+        return "/usr/bin/chromium"
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -131,7 +134,14 @@ def browser() -> Iterator[object]:
         _skip_or_fail("Playwright for Python is not installed (pip install playwright)")
     executable = _chromium_path()
     if executable is None:
-        _skip_or_fail("Chromium is not installed (e.g. apt-get install chromium)")
+        _skip_or_fail(
+            "Chromium is not installed (apt-get install chromium)"
+            + (
+                f"; KLBOOK_CHROMIUM={os.environ['KLBOOK_CHROMIUM']} is not a file"
+                if os.environ.get("KLBOOK_CHROMIUM")
+                else ""
+            )
+        )
     # Playwright gives each launch a fresh temporary profile, never the user's own.
     with sync_playwright() as pw:
         try:
@@ -199,6 +209,8 @@ class Visit:
     mjx_containers: int = 0
     raw_tex: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
+    #: How far the page scrolls sideways at phone width (0: not at all).
+    phone_overflow: int = 0
     #: Links and anchors read from the page (see _INSPECT), as paths relative to the site.
     links: dict = field(default_factory=dict)
 
@@ -208,6 +220,8 @@ _WAIT_FOR_MATH = """async () => {
         await window.MathJax.startup.promise;
     }
 }"""
+
+_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 _INSPECT = r"""async () => {
     const hrefs = selector => Array.from(document.querySelectorAll(selector)).map(a => a.href);
@@ -280,6 +294,9 @@ def _visit(context, recorder: Recorder, path: str) -> Visit:
     page.evaluate(_WAIT_FOR_MATH)
     page.wait_for_load_state("networkidle")
     found = page.evaluate(_INSPECT)
+    # The same page on a phone: nothing may make the whole page scroll sideways.
+    page.set_viewport_size(PHONE)
+    visit.phone_overflow = page.evaluate(_OVERFLOW)
     visit.final_url = page.url
     visit.math_elements = found["math_elements"]
     visit.untypeset_math = found["untypeset_math"]
@@ -319,6 +336,15 @@ def page(new_context):
     context.close()
 
 
+def test_missing_browser_skips_or_fails_under_ci(monkeypatch) -> None:
+    monkeypatch.delenv("KLBOOK_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Chromium"):
+        _skip_or_fail("no Chromium")
+    monkeypatch.setenv("KLBOOK_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="KLBOOK_REQUIRE_BROWSER=1 but no Chromium"):
+        _skip_or_fail("no Chromium")
+
+
 # --------------------------------------------------------------------------- every page
 
 
@@ -347,6 +373,13 @@ def test_math_is_typeset(visits, path: str) -> None:
     if visit.math_elements:
         assert visit.mjx_containers >= visit.math_elements
     assert visit.raw_tex == [], f"{path}: raw TeX left in the visible text: {visit.raw_tex}"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_fits_a_phone_screen(visits, path: str) -> None:
+    """Wide equations, code and tables scroll in their own boxes, not the whole page."""
+    overflow = visits[path].phone_overflow
+    assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {PHONE['width']}px"
 
 
 def test_pages_with_math_exist(visits) -> None:
@@ -539,7 +572,7 @@ def test_figures_are_opaque_in_dark_mode(new_context) -> None:
     else:
         pytest.fail("no chapter shows a figure")
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"
-    figure.scroll_into_view_if_needed()
+    figure.evaluate("img => img.scrollIntoView({block: 'center'})")
     corners = figure.evaluate(
         """img => {
             const c = document.createElement("canvas");
@@ -584,9 +617,7 @@ def test_screenshots(new_context, device: str, viewport: dict) -> None:
         page.evaluate(_WAIT_FOR_MATH)
         page.wait_for_load_state("networkidle")
         # No page may need sideways scrolling (wide code and tables scroll in their boxes).
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        overflow = page.evaluate(_OVERFLOW)
         assert overflow <= 1, f"{path} at {device} width scrolls sideways by {overflow}px"
         out = SCREENSHOTS / f"{name}-{device}.png"
         page.screenshot(path=out)
@@ -594,7 +625,7 @@ def test_screenshots(new_context, device: str, viewport: dict) -> None:
     # The chapter's first figure, with the text around it.
     figure = page.locator("article .cell_output img").first
     if figure.count():
-        figure.scroll_into_view_if_needed()
+        figure.evaluate("img => img.scrollIntoView({block: 'center'})")
         page.screenshot(path=SCREENSHOTS / f"chapter-figure-{device}.png")
     page.goto(PAGES[0])
     page.screenshot(path=SCREENSHOTS / f"landing-{device}-full.png", full_page=True)
