@@ -104,7 +104,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site_html(built_site) -> Path:
-    index = built_site.html / "intro.html"
+    index = built_site.html / PAGES[0]
     if not index.is_file():
         pytest.fail(f"the book did not build (no {index}); log tail:\n{built_site.log[-3000:]}")
     return built_site.html
