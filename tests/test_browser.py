@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # No host name resolves except the local server's: nothing can leave the machine.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -90,9 +93,16 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _LoggingHandler(SimpleHTTPRequestHandler):
+    """Serve the site quietly, keeping (path, status) of every request in ``served``."""
+
+    served: list[tuple[str, int]]
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.served.append((self.path, int(code) if str(code).isdigit() else 0))
 
     def handle(self) -> None:
         # The browser may drop a connection it no longer needs; that is not an error.
@@ -111,9 +121,16 @@ def site_html(built_site) -> Path:
 
 
 @pytest.fixture(scope="session")
-def base_url(site_html: Path) -> Iterator[str]:
+def served() -> list[tuple[str, int]]:
+    """Every request the site's server answered, as (path, HTTP status)."""
+    return []
+
+
+@pytest.fixture(scope="session")
+def base_url(site_html: Path, served: list) -> Iterator[str]:
     """A threaded HTTP server for the built site on a free port of 127.0.0.1."""
-    handler = functools.partial(_QuietHandler, directory=str(site_html))
+    handler_class = type("Handler", (_LoggingHandler,), {"served": served})
+    handler = functools.partial(handler_class, directory=str(site_html))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -173,20 +190,26 @@ class Recorder:
 
 @pytest.fixture(scope="session")
 def new_context(browser, base_url: str):
-    """Make browser contexts that block and record any request leaving 127.0.0.1."""
+    """Make fresh browser contexts (own storage) that record every request they make.
+
+    Nothing is intercepted: with Playwright routing on, Chromium stops asking for
+    /favicon.ico, and a missing icon is exactly the kind of fault these tests must
+    see. Requests to other hosts are recorded here and cannot leave the machine
+    anyway: the browser resolves no host name but 127.0.0.1 (see CHROMIUM_ARGS).
+    """
     made = []
     host = urlsplit(base_url).netloc
 
     def make(**options) -> tuple[object, Recorder]:
         recorder = Recorder(host)
         context = browser.new_context(base_url=base_url, **options)
-        context.on("request", lambda request: recorder.requests.append(request.url))
 
-        def block(route) -> None:
-            recorder.external.append(route.request.url)
-            route.abort()
+        def record(request) -> None:
+            recorder.requests.append(request.url)
+            if recorder.is_external(request.url):
+                recorder.external.append(request.url)
 
-        context.route(recorder.is_external, block)
+        context.on("request", record)
         made.append(context)
         return context, recorder
 
@@ -269,7 +292,6 @@ _INSPECT = r"""async () => {
 
 def _visit(context, recorder: Recorder, path: str) -> Visit:
     visit = Visit(path)
-    start_external = len(recorder.external)
     page = context.new_page()
     page.on(
         "console",
@@ -316,7 +338,7 @@ def _visit(context, recorder: Recorder, path: str) -> Visit:
             "dropdown_solutions",
         ]
     }
-    visit.external_requests = recorder.external[start_external:]
+    visit.external_requests = recorder.external
     page.close()
     return visit
 
@@ -324,8 +346,12 @@ def _visit(context, recorder: Recorder, path: str) -> Visit:
 @pytest.fixture(scope="session")
 def visits(new_context) -> dict[str, Visit]:
     """Load every page once, at desktop width, and keep what happened."""
-    context, recorder = new_context(viewport=DESKTOP)
-    return {path: _visit(context, recorder, path) for path in [*PAGES, *EXTRA_PAGES]}
+    found = {}
+    for path in [*PAGES, *EXTRA_PAGES]:
+        # A fresh context per page: a first-time reader, with nothing in localStorage.
+        context, recorder = new_context(viewport=DESKTOP)
+        found[path] = _visit(context, recorder, path)
+    return found
 
 
 @pytest.fixture()
@@ -357,7 +383,25 @@ def test_page_loads_without_console_errors_or_failed_requests(visits, path: str)
 
 def test_no_request_leaves_localhost(visits) -> None:
     external = {path: v.external_requests for path, v in visits.items() if v.external_requests}
-    assert external == {}, f"requests to other hosts (blocked): {external}"
+    assert external == {}, f"requests to other hosts: {external}"
+
+
+def test_other_hosts_are_unreachable_and_recorded(new_context) -> None:
+    """The guard behind the test above: a request elsewhere fails, and is on record."""
+    context, recorder = new_context()
+    page = context.new_page()
+    with pytest.raises(Exception, match="ERR_NAME_NOT_RESOLVED"):
+        page.goto("http://example.org/", timeout=10_000)
+    assert recorder.external == ["http://example.org/"]
+    context.close()
+
+
+def test_server_answered_every_request(visits, served) -> None:
+    """Also what the browser asks for on its own, such as /favicon.ico after the load event."""
+    time.sleep(1)  # let a last late request arrive
+    errors = sorted({(path, status) for path, status in served if status >= 400})
+    assert errors == [], f"the site answered with errors: {errors}"
+    assert len(served) > len(visits)
 
 
 def test_index_redirects_to_the_landing_page(visits) -> None:

@@ -238,6 +238,8 @@ def test_favicon_is_declared_and_shipped(built_site) -> None:
     icons = [href for rel, href in page.links if "icon" in rel.split()]
     assert icons, "no <link rel=icon>: browsers then ask for /favicon.ico and get a 404"
     assert (built_site.html / icons[0].split("?")[0]).is_file()
+    # For pages without that link (the forwarding index.html) and anything else.
+    assert (built_site.html / "favicon.ico").is_file(), "no /favicon.ico at the site's root"
 
 
 # --------------------------------------------------------------------------- figures
