@@ -175,7 +175,7 @@ def browser() -> Iterator[object]:
 
 @dataclass
 class Recorder:
-    """Everything a browser context asked for or complained about."""
+    """Every request one browser context made, and those that went to another host."""
 
     host: str
     external: list[str] = field(default_factory=list)
