@@ -15,6 +15,7 @@ start-up, no kernel) and ``python -X importtime`` of that start-up.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,9 +28,15 @@ from pathlib import Path
 import nbformat
 from run import ROOT, VENV_BIN, Row, Section, fmt_time, median
 
+from klbook.notebooks import KERNEL_ENV
+
 #: The floor: kernel start and the imports every chapter makes, nothing else.
 FLOOR_SOURCE = "import numpy as np\nimport matplotlib.pyplot as plt\nimport klbook"
 GOAL = 1.5
+#: The kernels' environment: that of ``make refresh`` (klbook.notebooks), which
+#: stored the outputs. ``make`` exports ``MPLBACKEND=Agg``; a kernel that
+#: inherits it shows no figures, and nbval fails every figure cell.
+ENV = {**os.environ, **KERNEL_ENV}
 
 
 @dataclass
@@ -91,7 +98,12 @@ def run_once(notebook: Path, tmp: Path, runs: Runs) -> None:
     junit = tmp / f"{notebook.stem}.xml"
     t0 = time.perf_counter()
     proc = subprocess.run(
-        pytest_command(notebook, junit), cwd=ROOT, capture_output=True, text=True, check=False
+        pytest_command(notebook, junit),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     runs.wall.append(time.perf_counter() - t0)
     found = re.findall(r" in ([0-9.]+)s", proc.stdout)
@@ -109,7 +121,7 @@ def import_profile(notebook: Path) -> tuple[list[tuple[str, float]], list[tuple[
     """
     cmd = [sys.executable, "-X", "importtime", "-m", "pytest", *pytest_command(notebook)[1:]]
     proc = subprocess.run(
-        [*cmd, "--collect-only"], cwd=ROOT, capture_output=True, text=True, check=False
+        [*cmd, "--collect-only"], cwd=ROOT, env=ENV, capture_output=True, text=True, check=False
     )
     own: dict[str, float] = {}
     top: dict[str, float] = {}
@@ -119,7 +131,7 @@ def import_profile(notebook: Path) -> tuple[list[tuple[str, float]], list[tuple[
             continue
         self_us, cumulative_us, indent, name = m.groups()
         own[name] = max(own.get(name, 0.0), int(self_us) / 1e6)
-        if not indent:
+        if len(indent) <= 1:  # top level: one space after the bar
             top[name] = top.get(name, 0.0) + int(cumulative_us) / 1e6
 
     def best(d: dict[str, float], n: int) -> list[tuple[str, float]]:
@@ -132,7 +144,11 @@ def collect_once(floor: Path, times: list[float]) -> None:
     """Time ``pytest --collect-only`` on the floor: start-up without a kernel."""
     t0 = time.perf_counter()
     subprocess.run(
-        pytest_command(floor, None, "--collect-only"), cwd=ROOT, capture_output=True, check=False
+        pytest_command(floor, None, "--collect-only"),
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        check=False,
     )
     times.append(time.perf_counter() - t0)
 
@@ -187,11 +203,30 @@ def run(quick: bool = False) -> Section:
             repeats=repeats,
         )
     )
+    session_total = sum(median(runs[nb].session) for nb in chapters)
+    floor_session = median(runs[floor].session)
+    section.rows.append(
+        Row(
+            what="nbval, all chapters together, pytest session only",
+            size=f"{len(chapters)} chapters",
+            subject_s=session_total,
+            peer=f"{len(chapters)} × floor session",
+            peer_s=len(chapters) * floor_session,
+            goal=GOAL,
+            repeats=repeats,
+        )
+    )
     notes = section.notes
     notes += [
+        "The first total counts whole processes, as `pytest chapters/X.ipynb` costs; the "
+        "second only pytest's own session time (kernel start, cells, kernel shutdown), "
+        "leaving out the process and plugin start-up that every notebook run pays alike "
+        "(and that one `make test` session pays once).",
+        "",
         "Command, the same for every notebook: `.venv/bin/pytest -c pyproject.toml --nbval "
         "<notebook> -p no:xdist -q` from the repository root (so the project's nbval options "
-        "and sanitizers apply). Floor notebook: one cell, "
+        "and sanitizers apply), with the kernel environment of `make refresh` "
+        f"(`{' '.join(f'{k}={v}' for k, v in KERNEL_ENV.items())}`). Floor notebook: one cell, "
         f"`{FLOOR_SOURCE.replace(chr(10), '; ')}`. Wall time of the whole process, median of "
         f"{repeats} interleaved rounds (the floor runs before every second chapter, "
         f"{len(runs[floor].wall)} floor runs in all).",
