@@ -1,7 +1,7 @@
 """A clean ``jupyter-book build`` of the book against an empty book.
 
-The empty book has the same ``_config.yml`` (and ``references.bib``, which
-the configuration names) and a table of contents with one short intro page:
+The empty book has the same ``_config.yml`` (and ``references.bib`` and
+``_static/``, which the configuration names) and a table of contents with one short intro page:
 it measures what Sphinx, Jupyter Book and the extensions cost before there is
 any content. Both are built from copies in temporary folders, into a fresh
 output folder each time, with the flags of ``make book`` (``-W -n
@@ -80,6 +80,8 @@ def empty_book(folder: Path) -> Path:
     shutil.copy2(ROOT / "_config.yml", folder / "_config.yml")
     if (ROOT / "references.bib").exists():
         shutil.copy2(ROOT / "references.bib", folder / "references.bib")
+    if (ROOT / "_static").is_dir():  # favicon, logo and the like, named by the config
+        shutil.copytree(ROOT / "_static", folder / "_static")
     (folder / "_toc.yml").write_text(EMPTY_TOC, encoding="utf-8")
     (folder / "intro.md").write_text(EMPTY_INTRO, encoding="utf-8")
     return folder
@@ -222,8 +224,16 @@ def run(quick: bool = False) -> Section:
         "`jsonschema`, and myst-nb imports `nbformat`, so every build pays this in its "
         "extension set-up, and so does every pytest process (nbval) and `make refresh`.",
     ]
-    if any(c != 0 for c in codes["full"]):
-        notes += ["", "Last lines of the book's build:", "", "```text", builds["full"].tail, "```"]
+    for key, label in (("full", "book"), ("empty", "empty book")):
+        if any(c != 0 for c in codes[key]):
+            notes += [
+                "",
+                f"Last lines of the {label}'s build:",
+                "",
+                "```text",
+                builds[key].tail,
+                "```",
+            ]
     return section
 
 

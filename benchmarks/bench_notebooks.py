@@ -93,6 +93,17 @@ def _cells(junit: Path) -> dict[str, float]:
     return {case.get("name", "?"): float(case.get("time", "nan")) for case in tree.iter("testcase")}
 
 
+def figure_cells(notebook: Path) -> set[str]:
+    """nbval's names ("Cell N", N counting code cells) of the cells that store a PNG."""
+    nb = nbformat.read(notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return {
+        f"Cell {i}"
+        for i, c in enumerate(code)
+        if any("image/png" in out.get("data", {}) for out in c.get("outputs", []))
+    }
+
+
 def run_once(notebook: Path, tmp: Path, runs: Runs) -> None:
     """Run nbval on one notebook and record wall time, session time and cells."""
     junit = tmp / f"{notebook.stem}.xml"
@@ -232,8 +243,9 @@ def run(quick: bool = False) -> Section:
         f"{len(runs[floor].wall)} floor runs in all).",
         "",
         "| notebook | wall | pytest session | process start-up (wall − session) | "
-        "first cell (kernel start + imports) | slowest other cell | result |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "first cell (kernel start + imports) | other cells | of which figure cells | "
+        "slowest other cell | result |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for nb, r in runs.items():
         label = "floor" if nb == floor else nb.stem
@@ -243,9 +255,13 @@ def run(quick: bool = False) -> Section:
         ]
         slow = max(others, key=lambda kv: kv[1]) if others else ("—", 0.0)
         startup = median([w - s for w, s in zip(r.wall, r.session, strict=True)])
+        figures = figure_cells(nb) if nb != floor else set()
+        rest = sum(t for _, t in others)
+        in_figures = sum(t for name, t in others if name.removeprefix("::") in figures)
         notes.append(
             f"| {label} | {fmt_time(median(r.wall))} | {fmt_time(median(r.session))} | "
-            f"{fmt_time(startup)} | {fmt_time(first)} | "
+            f"{fmt_time(startup)} | {fmt_time(first)} | {fmt_time(rest)} | "
+            f"{fmt_time(in_figures)} ({len(figures)} cells) | "
             f"{slow[0].removeprefix('::')} {fmt_time(slow[1])} | {r.outcomes[-1]} |"
         )
     floor_cell = median([next(iter(c.values()), float("nan")) for c in runs[floor].cells])
