@@ -12,7 +12,6 @@ PORT ?= 8000
 SUBMISSIONS ?= submissions
 
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: help env book test test-fast lint refresh lab serve clean student grade bench
 

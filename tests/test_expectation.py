@@ -411,8 +411,14 @@ def test_one_sample_has_infinite_standard_error():
 
 @pytest.mark.parametrize(
     ("n", "match"),
-    [(0, "at least 1"), (-5, "at least 1"), (10.0, "positive integer"), (True, "positive integer"),
-     ("10", "positive integer"), (None, "positive integer")],
+    [
+        (0, "at least 1"),
+        (-5, "at least 1"),
+        (10.0, "positive integer"),
+        (True, "positive integer"),
+        ("10", "positive integer"),
+        (None, "positive integer"),
+    ],
 )
 def test_kl_monte_carlo_rejects_bad_n(n, match):
     with pytest.raises(ValueError, match=match):

@@ -140,3 +140,74 @@ def test_regeneration_is_byte_identical(path, tmp_path):
         f"re-executing {path.name} changed it: run `make refresh` and check for "
         "unseeded randomness or unstable output"
     )
+
+
+_LIST_MARKER = re.compile(r"\s*([-+*]|\d+[.)])\s")
+_DISPLAY_MATH_OR_FENCE = re.compile(r"\$\$.*?\$\$|```.*?```|~~~.*?~~~", re.S)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids)
+def test_inline_math_does_not_span_a_list_marker(path):
+    # A line that starts with "+ " or "- " inside $...$ begins a Markdown list, which
+    # ends the paragraph and leaves the TeX raw on the page.
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        in_math = False
+        for line in _DISPLAY_MATH_OR_FENCE.sub("", cell.source).split("\n"):
+            assert not (in_math and _LIST_MARKER.match(line)), (
+                f"cell {i}: a line inside inline math starts like a list item: {line!r}"
+            )
+            if len(re.findall(r"(?<!\\)\$", line)) % 2:
+                in_math = not in_math
+
+
+def test_nbval_kernels_draw_figures_even_under_a_headless_backend(tmp_path):
+    # make and CI machines often export MPLBACKEND=Agg; the kernels that check the stored
+    # figures must still use the inline backend that stored them (chapters/conftest.py).
+    import subprocess
+    import sys
+
+    cell = nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()"
+    )
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    folder = tmp_path / "chapters"
+    folder.mkdir()
+    shutil.copy(ROOT / "chapters" / "conftest.py", folder / "conftest.py")
+    execute_notebook(_write(nb, folder / "figure.ipynb"))
+    stored = nbformat.read(folder / "figure.ipynb", as_version=4).cells[0].outputs
+    assert any("image/png" in out.get("data", {}) for out in stored)
+    env = {**__import__("os").environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-q",
+            "figure.ipynb",
+        ],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(nb, path)
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pytest
@@ -25,9 +26,13 @@ def heads_and_flips(draw, max_n=200):
 
 @given(heads_and_flips(max_n=60), inner_probability)
 def test_sequence_log_prob_is_log_of_the_product(kn, p):
+    # The product in 60-digit decimals: no underflow (p = 1e-6, k = 60 is 1e-360) and
+    # no rounding to speak of, so this is the exact log of p^k (1 - p)^(n - k).
     k, n = kn
-    direct = p**k * (1 - p) ** (n - k)
-    assert sequence_log_prob(k, n, p) == pytest.approx(math.log(direct), rel=1e-9, abs=1e-12)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        exact = float((Decimal(p) ** k * (1 - Decimal(p)) ** (n - k)).ln())
+    assert sequence_log_prob(k, n, p) == pytest.approx(exact, rel=1e-12, abs=1e-12)
 
 
 @given(heads_and_flips(), inner_probability)

@@ -92,9 +92,7 @@ _CASES_RAW = [
 ]
 
 MC_FUNCTION = FunctionCheck(
-    cases=[
-        ((np.array(s), np.array(p), np.array(q)), _mc(s, p, q)) for s, p, q in _CASES_RAW
-    ],
+    cases=[((np.array(s), np.array(p), np.array(q)), _mc(s, p, q)) for s, p, q in _CASES_RAW],
     hint=(
         "Index p and q with the array of samples, take the natural log of the ratio for "
         "every sample, and return the mean of those log ratios as one number."

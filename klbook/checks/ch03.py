@@ -40,8 +40,11 @@ LIMIT_UNDER_Q = NumericCheck(
     mistakes=[
         (_kl(_Q, _P), "check the sign: L_N has P on top, and the data now favour Q."),
         (_kl(_P, _Q), "that is the limit when the flips come from P."),
-        (-_kl(_P, _Q), "the sign is right, but the weights must be the probabilities of "
-         "the coin that produced the flips."),
+        (
+            -_kl(_P, _Q),
+            "the sign is right, but the weights must be the probabilities of "
+            "the coin that produced the flips.",
+        ),
     ],
 )
 
@@ -64,8 +67,10 @@ DIE_BITS = NumericCheck(
     units=NATS_FROM_BITS,
     mistakes=[
         (-_DIE4_LLR, "that is log2 Q^N(x)/P^N(x): P goes on top."),
-        (_N4 * _kl(DIE4_Q, DIE4_P, log=math.log2), "that is N · KL(Q‖P): the counts come "
-         "from P, so P's probabilities are the weights."),
+        (
+            _N4 * _kl(DIE4_Q, DIE4_P, log=math.log2),
+            "that is N · KL(Q‖P): the counts come from P, so P's probabilities are the weights.",
+        ),
         (_DIE4_LLR / _N4, "that is the value per roll; the question asks for all N rolls."),
         (_log2_prob(DIE4_COUNTS, DIE4_P), "that is log2 P^N(x) alone; subtract log2 Q^N(x)."),
         (_log2_prob(DIE4_COUNTS, DIE4_Q), "that is log2 Q^N(x) alone."),
@@ -92,11 +97,16 @@ WRONG_WAY = NumericCheck(
     rtol=0.02,
     atol=0.0,
     mistakes=[
-        (_EXACT_WRONG, "that is the exact binomial probability (well done); the exercise "
-         "asks first for the normal approximation."),
+        (
+            _EXACT_WRONG,
+            "that is the exact binomial probability (well done); the exercise "
+            "asks first for the normal approximation.",
+        ),
         (_phi(-_KL / _SIGMA), "that uses the spread of a single flip; L_N averages N flips."),
-        (_phi(-math.sqrt(_N_WRONG) * _KL / _SIGMA**2), "use the standard deviation σ, not "
-         "the variance σ², in the denominator."),
+        (
+            _phi(-math.sqrt(_N_WRONG) * _KL / _SIGMA**2),
+            "use the standard deviation σ, not the variance σ², in the denominator.",
+        ),
         (1 - _NORMAL_WRONG, "that is the probability that L_N points the right way."),
     ],
 )
