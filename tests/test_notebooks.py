@@ -142,14 +142,14 @@ def test_regeneration_is_byte_identical(path, tmp_path):
     )
 
 
-_LIST_MARKER = re.compile(r"\s*([-+*]|\d+[.)])\s")
+_LIST_MARKER = re.compile(r"\s*([-+*>]|#+|\d+[.)])(\s|$)")
 _DISPLAY_MATH_OR_FENCE = re.compile(r"\$\$.*?\$\$|```.*?```|~~~.*?~~~", re.S)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=ids)
 def test_inline_math_does_not_span_a_list_marker(path):
-    # A line that starts with "+ " or "- " inside $...$ begins a Markdown list, which
-    # ends the paragraph and leaves the TeX raw on the page.
+    # A line that starts with "+ ", "- ", "> " or "# " inside $...$ begins a list, a quote
+    # or a heading, which ends the paragraph and leaves the TeX raw on the page.
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
