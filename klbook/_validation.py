@@ -7,7 +7,7 @@ and says what is wrong with it. Nothing here normalises or repairs input.
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -18,19 +18,19 @@ __all__: list[str] = []
 #: How far a probability vector's sum may stray from one (rounding, not error).
 SUM_TOLERANCE = 1e-8
 
+#: The largest count accepted: every whole number up to 2**53 is exact in float64.
+MAX_COUNT = 2**53
 
-def as_real_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    """Return ``x`` as a float64 array, or raise if it is not real numbers."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # ragged nested lists and the like
-        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise ValueError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise ValueError(f"{name} must be real, got complex values")
+
+def as_real_array(x: ArrayLike, name: str, *, check_nan: bool = True) -> NDArray[np.float64]:
+    """Return ``x`` as a float64 array, or raise if it is not real numbers.
+
+    With ``check_nan=False`` the caller promises to find NaN itself (the
+    distribution checks do, through the sums they need anyway).
+    """
+    arr = _as_numeric(x, name)
     arr = arr.astype(np.float64, copy=False)
-    if np.isnan(arr).any():
+    if check_nan and np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
     return arr
 
@@ -39,6 +39,161 @@ def _first_bad(mask: NDArray[np.bool_]) -> tuple[int, ...] | int:
     idx = np.unravel_index(int(np.argmax(mask)), mask.shape)
     idx = tuple(int(i) for i in idx)
     return idx[0] if len(idx) == 1 else idx
+
+
+def _as_numeric(x: ArrayLike, name: str) -> NDArray[Any]:
+    """Return ``x`` as an array of real numbers in its own dtype."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"{name} must be an array of real numbers ({exc})") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real, got complex values")
+    return arr
+
+
+def normalise_axis(axis: Any, ndim: int, names: str) -> int:
+    """Return ``axis`` as a non-negative index into ``ndim`` dimensions, or raise.
+
+    Examples
+    --------
+    >>> normalise_axis(-1, 2, "p")
+    1
+    >>> normalise_axis(1.0, 2, "p")
+    Traceback (most recent call last):
+    ...
+    ValueError: axis must be an integer, got 1.0
+    """
+    if isinstance(axis, bool) or not isinstance(axis, Integral):
+        raise ValueError(f"axis must be an integer, got {axis!r}")
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for {names} with {ndim} dimension(s)")
+    return axis % ndim
+
+
+def sum_tolerance(dtype: np.dtype[Any], length: int) -> float:
+    """How far a sum of ``length`` probabilities stored as ``dtype`` may stray from one.
+
+    :data:`SUM_TOLERANCE` for float64 and exact types; for a less precise float
+    type (float32, float16) the rounding of the stored entries themselves, up
+    to ``length`` units in the last place of one.
+
+    Examples
+    --------
+    >>> sum_tolerance(np.dtype(np.float64), 1000)
+    1e-08
+    >>> round(sum_tolerance(np.dtype(np.float32), 1000), 6)
+    0.000119
+    """
+    if np.issubdtype(dtype, np.floating):
+        eps = float(np.finfo(dtype).eps)
+        if eps > float(np.finfo(np.float64).eps):
+            return max(SUM_TOLERANCE, length * eps)
+    return SUM_TOLERANCE
+
+
+def check_distribution(
+    arr: NDArray[np.float64], name: str, axis: int, tolerance: float = SUM_TOLERANCE
+) -> float:
+    """Raise unless ``arr`` holds probability vectors along ``axis``; return its minimum.
+
+    Two passes over the data in the common case: the sums along ``axis`` (a NaN
+    or an infinity makes a sum non-finite) and the minimum (a negative entry).
+    The slower search for what exactly is wrong runs only when something is.
+    """
+    if arr.shape[axis] == 0:
+        raise ValueError(f"{name} is empty along axis {axis}: a distribution needs outcomes")
+    if arr.size == 0:
+        return 0.0
+    sums = arr.sum(axis=axis)
+    if not np.isfinite(sums).all():
+        if np.isnan(arr).any():
+            raise ValueError(f"{name} contains NaN")
+        if np.isinf(arr).any():
+            raise ValueError(f"{name} contains an infinite value")
+    smallest = float(arr.min())
+    if smallest < 0:
+        negative = arr < 0
+        value = float(arr.flat[int(np.argmax(negative))])
+        raise ValueError(
+            f"{name} has a negative entry {value!r} at index {_first_bad(negative)}: "
+            "probabilities cannot be negative"
+        )
+    deviation = np.abs(sums - 1.0)
+    if not (deviation <= tolerance).all():
+        worst = float(np.ravel(sums)[int(np.argmax(np.ravel(deviation)))])
+        raise ValueError(
+            f"{name} does not sum to one along axis {axis} (a sum is {worst!r}); "
+            "klbook never normalises silently: divide by the sum yourself if you "
+            "meant to"
+        )
+    return smallest
+
+
+def _vector(x: ArrayLike, name: str) -> tuple[NDArray[np.float64], np.dtype[Any]]:
+    raw = _as_numeric(x, name)
+    if raw.ndim == 0:
+        raise ValueError(
+            f"{name} must be a probability vector (at least one dimension), got a scalar"
+        )
+    return raw.astype(np.float64, copy=False), raw.dtype
+
+
+def distribution(x: ArrayLike, name: str, axis: Any) -> tuple[NDArray[np.float64], int, float]:
+    """Validate one array of probability vectors along ``axis``.
+
+    Returns the float64 array, the axis as a non-negative index and the
+    smallest entry (0.0 tells the caller that some outcome has probability 0).
+    """
+    arr, dtype = _vector(x, name)
+    ax = normalise_axis(axis, arr.ndim, name)
+    smallest = check_distribution(arr, name, ax, sum_tolerance(dtype, arr.shape[ax]))
+    return arr, ax, smallest
+
+
+def distribution_pair(
+    p: ArrayLike, q: ArrayLike, axis: Any, names: tuple[str, str] = ("p", "q")
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int, float, float]:
+    """Validate two arrays of probability vectors that are compared along ``axis``.
+
+    The shapes are aligned first, as NumPy broadcasting aligns them (from the
+    right), so that ``axis`` means the same dimension of both arrays and of the
+    result. Both must have the same number of outcomes along it: broadcasting a
+    single outcome would compare distributions over different sets. The other
+    dimensions broadcast. Returns the two arrays (not yet broadcast, each with
+    the result's number of dimensions), the axis as a non-negative index and
+    the smallest entry of each.
+    """
+    a, b = names
+    pa, pdtype = _vector(p, a)
+    qa, qdtype = _vector(q, b)
+    ndim = max(pa.ndim, qa.ndim)
+    ax = normalise_axis(axis, ndim, f"{a} and {b}")
+    shape_p, shape_q = pa.shape, qa.shape
+    pa = pa.reshape((1,) * (ndim - pa.ndim) + pa.shape)
+    qa = qa.reshape((1,) * (ndim - qa.ndim) + qa.shape)
+    for name, arr in ((a, pa), (b, qa)):
+        if arr.shape[ax] == 0:
+            raise ValueError(f"{name} is empty along axis {axis}: a distribution needs outcomes")
+    if pa.shape[ax] != qa.shape[ax]:
+        raise ValueError(
+            f"{a} and {b} must have the same number of outcomes along axis {axis}; "
+            f"got {pa.shape[ax]} and {qa.shape[ax]} (shapes {shape_p} and {shape_q}, "
+            "aligned from the right as NumPy broadcasting aligns them)"
+        )
+    try:
+        np.broadcast_shapes(pa.shape, qa.shape)
+    except ValueError:
+        raise ValueError(
+            f"{a} and {b} have shapes {shape_p} and {shape_q}, which do not broadcast"
+        ) from None
+    length = pa.shape[ax]
+    pmin = check_distribution(pa, a, ax, sum_tolerance(pdtype, length))
+    qmin = check_distribution(qa, b, ax, sum_tolerance(qdtype, length))
+    return pa, qa, ax, pmin, qmin
 
 
 def as_probabilities(x: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -56,46 +211,14 @@ def as_probabilities(x: ArrayLike, name: str) -> NDArray[np.float64]:
     return arr
 
 
-def as_distribution(x: ArrayLike, name: str, axis: int) -> NDArray[np.float64]:
+def as_distribution(x: ArrayLike, name: str, axis: Any) -> NDArray[np.float64]:
     """Return ``x`` as an array of probability vectors along ``axis``.
 
     Raises if ``x`` is not at least one-dimensional, is empty along ``axis``,
     has a negative, infinite or NaN entry, or does not sum to one along ``axis``
-    (within :data:`SUM_TOLERANCE`).
+    (within :func:`sum_tolerance`).
     """
-    arr = as_real_array(x, name)
-    if arr.ndim == 0:
-        raise ValueError(
-            f"{name} must be a probability vector (at least one dimension), got a scalar"
-        )
-    try:
-        length = arr.shape[axis]
-    except IndexError:
-        raise ValueError(
-            f"axis {axis} is out of range for {name} with {arr.ndim} dimension(s)"
-        ) from None
-    if length == 0:
-        raise ValueError(f"{name} is empty along axis {axis}: a distribution needs outcomes")
-    if np.isinf(arr).any():
-        raise ValueError(f"{name} contains an infinite value")
-    negative = arr < 0
-    if negative.any():
-        flat = int(np.argmax(negative))
-        value = float(arr.flat[flat])
-        raise ValueError(
-            f"{name} has a negative entry {value!r} at index {_first_bad(negative)}: "
-            "probabilities cannot be negative"
-        )
-    sums = arr.sum(axis=axis)
-    off = np.abs(sums - 1.0) > SUM_TOLERANCE
-    if np.any(off):
-        worst = float(np.ravel(sums)[int(np.argmax(np.ravel(np.abs(sums - 1.0))))])
-        raise ValueError(
-            f"{name} does not sum to one along axis {axis} (a sum is {worst!r}); "
-            "klbook never normalises silently: divide by the sum yourself if you "
-            "meant to"
-        )
-    return arr
+    return distribution(x, name, axis)[0]
 
 
 def broadcast_pair(
@@ -148,6 +271,10 @@ def as_counts(x: ArrayLike, name: str) -> NDArray[np.int64]:
         raise ValueError(f"{name} must be non-negative, got {float(arr.min())!r}")
     if (arr != np.round(arr)).any():
         raise ValueError(f"{name} must be whole numbers, got a fractional value")
+    if arr.size and float(arr.max()) > MAX_COUNT:
+        raise ValueError(
+            f"{name} must be at most 2**53 (counts are exact integers), got {float(arr.max())!r}"
+        )
     return arr.astype(np.int64)
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import rel_entr, xlog1py, xlogy
+from scipy.special import xlog1py, xlogy
 
 from klbook._validation import (
-    as_distribution,
     as_probabilities,
     broadcast_pair,
+    distribution,
+    distribution_pair,
     log_base,
     scalar_or_array,
 )
@@ -35,6 +36,25 @@ __all__ = [
 ]
 
 Result = float | NDArray[np.float64]
+
+#: Below this, a probability in a denominator could make a ratio overflow.
+_TINY = 1e-300
+
+
+def _dot_last(a: NDArray[np.float64], b: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
+    """Σ a·b along ``axis``, broadcasting the other axes, without an (a·b) temporary."""
+    return np.einsum("...i,...i->...", np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1))
+
+
+def _log_where_positive(
+    x: NDArray[np.float64], weights: NDArray[np.float64], weights_min: float
+) -> NDArray[np.float64]:
+    """Return log x, with 0 wherever ``weights`` is 0 (0 · log 0 and 0 · log(0/q) count as 0)."""
+    with np.errstate(divide="ignore"):
+        out = np.log(x)
+    if weights_min == 0.0:
+        np.copyto(out, 0.0, where=np.broadcast_to(weights == 0.0, out.shape))
+    return out
 
 
 def entropy(p: ArrayLike, *, base: float | None = None, axis: int = -1) -> Result:
@@ -74,8 +94,8 @@ def entropy(p: ArrayLike, *, base: float | None = None, axis: int = -1) -> Resul
     0.0
     """
     scale = log_base(base)
-    pa = as_distribution(p, "p", axis)
-    h = -np.sum(xlogy(pa, pa), axis=axis)
+    pa, ax, pmin = distribution(p, "p", axis)
+    h = -_dot_last(pa, _log_where_positive(pa, pa, pmin), ax)
     # Each term -p log p is >= 0, so only signed zeros can appear here.
     return scalar_or_array(np.abs(h) / scale)
 
@@ -123,10 +143,9 @@ def cross_entropy(
     inf
     """
     scale = log_base(base)
-    pa = as_distribution(p, "p", axis)
-    qa = as_distribution(q, "q", axis)
-    pa, qa = broadcast_pair(pa, qa, axis=axis)
-    h = -np.sum(xlogy(pa, qa), axis=axis)
+    pa, qa, ax, pmin, _ = distribution_pair(p, q, axis)
+    # log q is -inf where q = 0: a term with p > 0 there makes the sum +inf, as it should.
+    h = -_dot_last(pa, _log_where_positive(qa, pa, pmin), ax)
     return scalar_or_array(np.abs(h) / scale)
 
 
@@ -166,7 +185,8 @@ def kl_divergence(
 
     Notes
     -----
-    Computed as Σ rel_entr(p, q), which handles 0·log 0 = 0 and q = 0 < p.
+    Computed as Σ p·log(p/q) with 0·log(0/q) = 0 and +inf where q = 0 < p, as
+    :func:`scipy.special.rel_entr` defines the terms.
     Rounding can make a sum of tiny terms fall a hair below zero when P ≈ Q;
     such a result is returned as 0, since KL is never negative (Gibbs'
     inequality).
@@ -184,10 +204,19 @@ def kl_divergence(
     array([0.    , 0.1927])
     """
     scale = log_base(base)
-    pa = as_distribution(p, "p", axis)
-    qa = as_distribution(q, "q", axis)
-    pa, qa = broadcast_pair(pa, qa, axis=axis)
-    d = np.sum(rel_entr(pa, qa), axis=axis)
+    pa, qa, ax, pmin, qmin = distribution_pair(p, q, axis)
+    if qmin >= _TINY:
+        # Every ratio p/q is finite (p <= 1), so log(p/q) needs one division and one log.
+        with np.errstate(divide="ignore", under="ignore"):
+            log_ratio = np.divide(pa, qa)
+        log_ratio = _log_where_positive(log_ratio, pa, pmin)
+    else:
+        # q = 0 gives +inf where p > 0; tiny q would overflow p/q, so subtract logs.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = np.log(pa) - np.log(qa)
+        np.copyto(log_ratio, 0.0, where=np.broadcast_to(pa == 0.0, log_ratio.shape))
+    d = _dot_last(pa, log_ratio, ax)
+    # Rounding can leave a sum of terms of both signs a hair below zero.
     return scalar_or_array(np.maximum(d, 0.0) / scale)
 
 
@@ -278,8 +307,15 @@ def binary_cross_entropy(p: ArrayLike, q: ArrayLike, *, base: float | None = Non
 def binary_kl(p: ArrayLike, q: ArrayLike, *, base: float | None = None) -> Result:
     """KL divergence between two coins, KL(Bern(p) ‖ Bern(q)), elementwise.
 
-    KL = p log(p/q) + (1 − p) log((1 − p)/(1 − q)), with the second term
-    computed through ``log1p`` so that it is accurate for tiny ``p`` and ``q``.
+    KL = p log(p/q) + (1 − p) log((1 − p)/(1 − q)). The two terms have
+    opposite signs and nearly cancel when p ≈ q, so it is computed as a sum of
+    two terms that are never negative,
+
+        KL = q g((p − q)/q) + (1 − q) g((q − p)/(1 − q)),  g(e) = (1 + e) log(1 + e) − e,
+
+    with a series for g near 0: the result keeps its relative accuracy even
+    when KL is of the order (p − q)², and it is accurate for tiny ``p``
+    and ``q`` too.
 
     Parameters
     ----------
@@ -313,10 +349,37 @@ def binary_kl(p: ArrayLike, q: ArrayLike, *, base: float | None = None) -> Resul
     """
     scale = log_base(base)
     pa, qa = _binary_pair(p, q)
-    heads = rel_entr(pa, qa)
-    with np.errstate(invalid="ignore"):
-        tails = xlog1py(1.0 - pa, -pa) - xlog1py(1.0 - pa, -qa)
-    # inf - inf cannot occur: xlog1py(1 - p, -p) is finite unless p == 1,
-    # and then 1 - p == 0 makes both terms zero.
-    d = np.maximum(heads + tails, 0.0)
-    return scalar_or_array(d / scale)
+    heads = _kl_term(pa, qa)
+    tails = _kl_term(1.0 - pa, 1.0 - qa, qa - pa)
+    return scalar_or_array((heads + tails) / scale)
+
+
+#: Taylor coefficients of g(e) = (1 + e) log(1 + e) − e = Σ_{k≥2} (−1)^k e^k / (k(k − 1)),
+#: highest power first, for :func:`numpy.polyval`.
+_G_SERIES = np.array([(-1.0) ** k / (k * (k - 1)) for k in range(17, 1, -1)])
+#: Where the series replaces the closed form of g (its error there is below 1e-16).
+_G_SERIES_RADIUS = 0.1
+
+
+def _kl_term(
+    a: NDArray[np.float64], b: NDArray[np.float64], diff: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """Return a log(a/b) − a + b ≥ 0, one outcome's term: a under the truth, b the model.
+
+    Near a = b this is b g(e) with e = (a − b)/b and g(e) = (1 + e) log(1 + e) − e,
+    summed as a series (the closed form would cancel); elsewhere the closed form
+    loses at most a few digits' worth of units in the last place. ``diff`` is
+    a − b when it is known more accurately than the difference of ``a`` and ``b``
+    themselves (for the tails, 1 − p and 1 − q are rounded).
+    """
+    d = a - b if diff is None else diff
+    with np.errstate(all="ignore"):
+        e = d / b
+        small = np.abs(e) < _G_SERIES_RADIUS
+        series = b * np.polyval(np.append(_G_SERIES, [0.0, 0.0]), np.where(small, e, 0.0))
+        # a/b would overflow for a tiny b: subtract logs there instead.
+        log_ratio = np.where(b >= _TINY, np.log(a / b), np.log(a) - np.log(b))
+        closed = np.where(a > 0.0, a * log_ratio, 0.0) - d
+    out = np.where(small, series, closed)
+    out = np.where(b == 0.0, np.where(a > 0.0, np.inf, 0.0), out)
+    return np.maximum(out, 0.0)

@@ -153,4 +153,64 @@ def log_likelihood_ratio(
         raise ValueError(
             "the sequence has probability zero under both p and q, so their ratio is undefined"
         )
-    return scalar_or_array((logp - logq) / scale)
+    with np.errstate(invalid="ignore"):
+        llr = logp - logq  # exact where a coin is certain; -inf/+inf where one rules x out
+    return scalar_or_array(_accurate_llr(ka, na, p, q, llr) / scale)
+
+
+#: Below this a heads probability could make (p − q)/q overflow.
+_TINY = 1e-300
+
+
+def _accurate_llr(
+    ka: NDArray[np.int64],
+    na: NDArray[np.int64],
+    p: ArrayLike,
+    q: ArrayLike,
+    llr: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Replace log P − log Q by a form without cancellation where both coins are uncertain.
+
+    log P(x) and log Q(x) are each about n times larger than their difference
+    when p ≈ q, so subtracting them loses digits (even the sign, for n = 10^6
+    and p − q = 10^-9). Instead
+
+        log P/Q = k log(p/q) + (n − k) log((1 − p)/(1 − q)),
+
+    with each log of a ratio from :func:`log_ratio`, accurate to a few units in
+    the last place.
+    """
+    pa = np.asarray(p, dtype=np.float64)
+    qa = np.asarray(q, dtype=np.float64)
+    ka, na, pa, qa = np.broadcast_arrays(ka, na, pa, qa)
+    inner = (pa > 0) & (pa < 1) & (qa >= _TINY) & (qa < 1)
+    if not inner.any():
+        return llr
+    with np.errstate(all="ignore"):
+        heads = log_ratio(pa, qa, pa - qa)
+        tails = log_ratio(1.0 - pa, 1.0 - qa, qa - pa)
+        direct = np.where(ka > 0, ka * heads, 0.0) + np.where(na > ka, (na - ka) * tails, 0.0)
+    return np.where(inner, direct, llr)
+
+
+def log_ratio(
+    a: NDArray[np.float64], b: NDArray[np.float64], diff: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Return log(a/b) for positive a, b, given ``diff`` = a − b, accurately also when a ≈ b.
+
+    Near a = b, log1p(diff/b) keeps the digits that rounding a/b to the nearest
+    float would lose; far from it, log(a/b) is the accurate form (log1p near −1
+    would amplify the rounding of its argument).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([1e-6, 0.5]), np.array([0.5, 0.5 - 2**-50])
+    >>> log_ratio(a, b, a - b).tolist()  # the second is log1p(2**-50 / b) to the last digit
+    [-13.122363377404328, 1.776356839400252e-15]
+    >>> np.log(a / b).tolist()  # rounding a/b costs the second its last digits
+    [-13.122363377404328, 1.7763568394002489e-15]
+    """
+    with np.errstate(all="ignore"):
+        near = np.abs(diff) < 0.5 * b
+        return np.where(near, np.log1p(diff / b), np.log(a / b))

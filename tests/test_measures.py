@@ -352,3 +352,103 @@ def test_public_api_is_exported():
     ):
         assert name in klbook.__all__
         assert callable(getattr(klbook, name))
+
+
+# --- alignment of batches, precision of the inputs, accuracy near p = q --------------
+
+
+def _exact_kl(p, q) -> float:
+    """KL(p‖q) of the given floats in 250-digit decimals: the reference for accuracy."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 250
+        total = Decimal(0)
+        for a, b in zip(p, q, strict=True):
+            a, b = Decimal(float(a)), Decimal(float(b))
+            if a > 0:
+                total += a * (a / b).ln()
+        return float(total)
+
+
+def test_batches_align_from_the_right_before_the_outcome_axis_is_checked():
+    columns = np.array([[0.2, 0.5], [0.8, 0.5]])  # two distributions, down the columns
+    model = np.array([0.2, 0.8])
+    # q as a column lines up with axis 0: each column of P against the same model
+    got = kl_divergence(columns, model[:, None], axis=0)
+    expected = [kl_divergence(columns[:, j], model) for j in range(2)]
+    assert np.allclose(got, expected) and got[0] == 0.0
+    # A 1-D q lines up with the last axis, as in NumPy: along axis 0 it has one outcome,
+    # which is an error rather than a KL of columns that do not sum to one.
+    with pytest.raises(ValueError, match="same number of outcomes along axis 0"):
+        kl_divergence(columns, model, axis=0)
+    # Rows of the transpose against a 1-D q, as scipy.stats.entropy accepts it
+    rows = kl_divergence(columns.T, model, axis=1)
+    assert np.allclose(rows, scipy.stats.entropy(columns.T, model, axis=1))
+    assert np.allclose(cross_entropy(columns.T, model, axis=1), rows + entropy(columns.T, axis=1))
+
+
+@pytest.mark.parametrize("bad", [1.0, None, "0", True])
+def test_axis_must_be_an_integer(bad):
+    for call in (
+        lambda: entropy([0.5, 0.5], axis=bad),
+        lambda: kl_divergence([0.5, 0.5], [0.5, 0.5], axis=bad),
+    ):
+        with pytest.raises(ValueError, match="axis must be an integer"):
+            call()
+    assert entropy([[0.5, 0.5]], axis=np.int64(1)).tolist() == [LN2]
+
+
+def test_float32_distributions_are_accepted_within_their_own_rounding():
+    rng = np.random.default_rng(7)
+    rows = scipy.special.softmax(rng.normal(size=(200, 1000)).astype(np.float32), axis=1)
+    assert rows.dtype == np.float32
+    assert np.abs(rows.astype(np.float64).sum(axis=1) - 1).max() > 1e-8  # off by rounding
+    assert np.allclose(entropy(rows), scipy.stats.entropy(rows.astype(np.float64), axis=1))
+    # ...but float32 is no licence for a real error
+    off = np.array([0.5, 0.499], dtype=np.float32)
+    with pytest.raises(ValueError, match="does not sum to one"):
+        entropy(off)
+    # float64 keeps the strict tolerance
+    with pytest.raises(ValueError, match="does not sum to one"):
+        entropy(np.array([0.5, 0.5 + 1e-7]))
+
+
+close_probability = st.floats(1e-12, 1 - 1e-12)
+relative_gap = st.floats(-1e-2, 1e-2).filter(lambda g: g != 0)
+
+
+@given(close_probability, relative_gap)
+def test_binary_kl_keeps_its_relative_accuracy_when_p_and_q_nearly_agree(p, gap):
+    q = p * (1 + gap)
+    assume(0 < q < 1 and q != p)
+    # The coins are Bern(p) and Bern(q) for the floats p and q; their tails are the exact
+    # 1 - p and 1 - q, not those differences rounded to floats.
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 250
+        dp, dq = Decimal(p), Decimal(q)
+        exact = float(dp * (dp / dq).ln() + (1 - dp) * ((1 - dp) / (1 - dq)).ln())
+    assert binary_kl(p, q) == pytest.approx(exact, rel=1e-12)
+
+
+def test_binary_kl_near_agreement_known_values():
+    # KL ≈ (p - q)^2 / (2 p (1 - p)) for q → p: 1e-20 / 0.42 = 2.38e-20
+    assert binary_kl(0.3, 0.3 + 1e-10) == pytest.approx(1e-20 / (2 * 0.3 * 0.7), rel=1e-6)
+    assert binary_kl(0.3 + 1e-10, 0.3) > 0
+
+
+@given(pairs(allow_zeros=False))
+def test_kl_matches_an_exact_decimal_reference(pq):
+    p, q = pq
+    assert kl_divergence(p, q) == pytest.approx(_exact_kl(p, q), rel=1e-9, abs=1e-15)
+
+
+def test_tiny_model_probabilities_take_the_overflow_safe_path():
+    p = np.array([0.5, 0.5])
+    q = np.array([1e-310, 1 - 1e-310])  # 0.5 / 1e-310 overflows a float
+    expected = 0.5 * (math.log(0.5) - math.log(1e-310)) + 0.5 * math.log(0.5)
+    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-12)
+    assert kl_divergence([0.0, 1.0], [1e-310, 1 - 1e-310]) == pytest.approx(0.0, abs=1e-300)
+    assert cross_entropy(p, q) == pytest.approx(expected + LN2, rel=1e-12)

@@ -8,7 +8,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from klbook import binary_kl, log_likelihood_ratio, sequence_log_prob
@@ -146,3 +146,36 @@ def test_bad_q_in_llr_is_named():
     assert log_likelihood_ratio(1, 2, 0.5, 0.25, base=2) == pytest.approx(
         log_likelihood_ratio(1, 2, 0.5, 0.25) / math.log(2)
     )
+
+
+def _exact_llr(k: int, n: int, p: float, q: float) -> float:
+    with localcontext() as ctx:
+        ctx.prec = 250
+        dp, dq = Decimal(p), Decimal(q)
+        return float(k * (dp / dq).ln() + (n - k) * ((1 - dp) / (1 - dq)).ln())
+
+
+@given(heads_and_flips(max_n=10**7), inner_probability, st.floats(-1e-3, 1e-3))
+def test_llr_is_accurate_when_the_coins_nearly_agree(kn, p, gap):
+    # log P and log Q are each about n times larger than their difference: subtracting
+    # them would lose the digits (and for n = 10^6, p - q = 1e-9, even the sign).
+    k, n = kn
+    q = p * (1 + gap)
+    assume(0 < q < 1)
+    exact = _exact_llr(k, n, p, q)
+    scale = k * abs(math.log1p(gap)) + (n - k) * abs(math.log((1 - p) / (1 - q)))
+    assert abs(log_likelihood_ratio(k, n, p, q) - exact) <= 1e-13 * scale + 1e-300
+
+
+def test_llr_keeps_its_sign_for_a_million_flips_of_nearly_equal_coins():
+    exact = _exact_llr(300_000, 1_000_000, 0.3, 0.3 + 1e-9)
+    assert exact > 0
+    assert log_likelihood_ratio(300_000, 1_000_000, 0.3, 0.3 + 1e-9) == pytest.approx(
+        exact, rel=1e-6
+    )
+
+
+@pytest.mark.parametrize("huge", [1e19, 2**53 + 2, 1e300])
+def test_counts_beyond_exact_integers_are_refused_without_warnings(huge):
+    with pytest.raises(ValueError, match="at most 2\\*\\*53"):
+        sequence_log_prob(0, huge, 0.5)

@@ -11,6 +11,7 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
+import klbook
 from klbook import (
     MAX_RECORDED_VALUES,
     LLRPaths,
@@ -516,3 +517,24 @@ def test_paths_bad_input(args, kwargs, match):
 def test_counts_of_empty_sequences():
     assert count_outcomes([], 3).tolist() == [0, 0, 0]
     assert count_outcomes(np.zeros((2, 0), dtype=int), 3).tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_multinomial_llr_sums_term_by_term_when_the_models_nearly_agree():
+    from decimal import Decimal, localcontext
+
+    counts = [300_000, 700_000]
+    p, q = [0.3, 0.7], [0.3 + 1e-9, 0.7 - 1e-9]
+    with localcontext() as ctx:
+        ctx.prec = 250
+        exact = float(
+            sum(c * (Decimal(a) / Decimal(b)).ln() for c, a, b in zip(counts, p, q, strict=True))
+        )
+    assert klbook.multinomial_llr(counts, p, q) == pytest.approx(exact, rel=1e-6)
+
+
+def test_multinomial_llr_rules_out_and_refuses_as_the_coin_does():
+    assert klbook.multinomial_llr([1, 0], [1.0, 0.0], [0.0, 1.0]) == math.inf
+    assert klbook.multinomial_llr([0, 1], [1.0, 0.0], [0.5, 0.5]) == -math.inf
+    # one outcome ruled out by P, another by Q: the counts are impossible under both
+    with pytest.raises(ValueError, match="probability zero under both"):
+        klbook.multinomial_llr([1, 1], [1.0, 0.0], [0.0, 1.0])
