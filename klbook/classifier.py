@@ -104,6 +104,29 @@ class SoftmaxRegression:
     loss_history : ndarray, shape (epochs + 1,)
         The mean cross-entropy loss (nats) on the training data before the
         first step and after each step.
+
+    See Also
+    --------
+    train_softmax_regression : fits one to data.
+
+    Examples
+    --------
+    Usually :func:`train_softmax_regression` builds the model; here the
+    parameters are written by hand, so that class ``k`` wins where the
+    feature ``x_k`` is largest:
+
+    >>> import numpy as np
+    >>> from klbook.classifier import SoftmaxRegression
+    >>> model = SoftmaxRegression(
+    ...     weights=np.array([[2.0, 0.0], [0.0, 2.0]]),
+    ...     bias=np.zeros(2),
+    ...     loss_history=np.array([np.log(2.0)]),
+    ... )
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    >>> model.predict(X).tolist()
+    [0, 1, 0]
+    >>> model.predict_proba(X).round(4).tolist()
+    [[0.8808, 0.1192], [0.1192, 0.8808], [0.5, 0.5]]
     """
 
     weights: NDArray[np.float64]
@@ -111,7 +134,36 @@ class SoftmaxRegression:
     loss_history: NDArray[np.float64]
 
     def logits(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Return the logits ``X W + b``, shape (n, C)."""
+        """Return the logits (unnormalised log-probabilities) ``X W + b``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+            Finite features, one row per point, with the ``d`` features the
+            model was trained on.
+
+        Returns
+        -------
+        ndarray, shape (n, C)
+            One logit per point and class; ``softmax`` of a row gives the
+            class probabilities (:meth:`predict_proba`).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not a non-empty, finite 2-D array or has the wrong
+            number of features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from klbook.classifier import SoftmaxRegression
+        >>> model = SoftmaxRegression(
+        ...     np.array([[1.0, -1.0]]), np.array([0.0, 0.5]), np.array([0.0])
+        ... )
+        >>> model.logits([[2.0], [0.0]]).tolist()
+        [[2.0, -1.5], [0.0, 0.5]]
+        """
         x = _features(X, "X")
         if x.shape[1] != self.weights.shape[0]:
             raise ValueError(
@@ -120,11 +172,75 @@ class SoftmaxRegression:
         return x @ self.weights + self.bias
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Return the class probabilities ``softmax(X W + b)``, shape (n, C)."""
+        """Return the class probabilities ``p(y | x) = softmax(x W + b)`` of each row.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+            Finite features, one row per point, with the ``d`` features the
+            model was trained on.
+
+        Returns
+        -------
+        ndarray, shape (n, C)
+            Row ``i`` is the model's distribution over the ``C`` classes for
+            point ``i``: non-negative and summing to one.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not a non-empty, finite 2-D array or has the wrong
+            number of features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from klbook.classifier import SoftmaxRegression
+        >>> model = SoftmaxRegression(
+        ...     np.array([[1.0, -1.0]]), np.array([0.0, 0.0]), np.array([0.0])
+        ... )
+        >>> p = model.predict_proba([[0.0], [1.0]])
+        >>> p.round(4).tolist()
+        [[0.5, 0.5], [0.8808, 0.1192]]
+        >>> p.sum(axis=1).round(12).tolist()
+        [1.0, 1.0]
+        """
         return softmax(self.logits(X), axis=-1)
 
     def predict(self, X: ArrayLike) -> NDArray[np.int64]:
-        """Return the most probable class of each row of ``X``."""
+        """Return the most probable class of each row of ``X``.
+
+        The class with the largest logit, which is also the one with the
+        largest probability (softmax preserves order); ties go to the lowest
+        class index.
+
+        Parameters
+        ----------
+        X : array_like, shape (n, d)
+            Finite features, one row per point, with the ``d`` features the
+            model was trained on.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,)
+            The predicted class of each point, in ``0..C-1``.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not a non-empty, finite 2-D array or has the wrong
+            number of features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from klbook.classifier import SoftmaxRegression
+        >>> model = SoftmaxRegression(
+        ...     np.array([[1.0, -1.0]]), np.array([0.0, 0.0]), np.array([0.0])
+        ... )
+        >>> model.predict([[2.0], [-0.5], [0.0]]).tolist()   # a tie goes to class 0
+        [0, 1, 0]
+        """
         return np.argmax(self.logits(X), axis=-1).astype(np.int64)
 
 

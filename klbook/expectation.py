@@ -49,6 +49,23 @@ __all__ = [
 Result = float | NDArray[np.float64]
 
 
+def _check_axis(axis: Any) -> int:
+    """Return ``axis`` as an int, or raise ValueError if it is not an integer (or is a bool)."""
+    if isinstance(axis, bool) or not isinstance(axis, Integral):
+        raise ValueError(f"axis must be an integer, got {axis!r} ({type(axis).__name__})")
+    return int(axis)
+
+
+def _sum_shift(n: int) -> int:
+    """Return c with 2**c > 2n: a sum of n float64 values times 2**-c cannot overflow.
+
+    Multiplying by a power of two is exact (short of the subnormal range), so
+    a sum, a running sum or a mean of the scaled values, scaled back, is
+    bit-for-bit what float64 would give if its exponent range were wider.
+    """
+    return n.bit_length() + 1
+
+
 def expected_value(values: ArrayLike, probs: ArrayLike, *, axis: int = -1) -> Result:
     """Compute the expected value E_P[h(X)] = Σ h(x_i) P(x_i) of a discrete random variable.
 
@@ -72,10 +89,11 @@ def expected_value(values: ArrayLike, probs: ArrayLike, *, axis: int = -1) -> Re
     Raises
     ------
     ValueError
-        If ``probs`` is not a distribution along ``axis``; ``values`` is not
-        real, holds NaN or does not broadcast against ``probs`` without
-        changing the number of outcomes; or the expectation is undefined
-        because both +inf and −inf values have positive probability.
+        If ``axis`` is not an integer; ``probs`` is not a distribution along
+        ``axis``; ``values`` is not real, holds NaN or does not broadcast
+        against ``probs`` without changing the number of outcomes; or the
+        expectation is undefined because both +inf and −inf values have
+        positive probability.
 
     See Also
     --------
@@ -104,6 +122,7 @@ def expected_value(values: ArrayLike, probs: ArrayLike, *, axis: int = -1) -> Re
     >>> expected_value([[0, 1], [1, 1]], [0.25, 0.75])  # two functions, one P
     array([0.75, 1.  ])
     """
+    axis = _check_axis(axis)
     pa = as_distribution(probs, "probs", axis)
     va = as_real_array(values, "values")
     try:
@@ -158,14 +177,29 @@ def cumulative_mean(values: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]
     ValueError
         If ``values`` is a scalar, empty along ``axis``, not real, or holds NaN
         or ±inf (an infinite sample makes every later mean infinite or
-        undefined; handle it before averaging).
+        undefined; handle it before averaging), or ``axis`` is not an integer
+        in range.
+
+    Notes
+    -----
+    Every mean is finite: where a running sum of huge finite values would
+    overflow float64 (as ``1.7e308 + 1.7e308`` does), that part is summed on
+    values scaled down by a power of two and scaled back, which is exact, so
+    the result is the one float64 would give with a wider exponent range.
+    Ordinary inputs take the plain ``cumsum / count`` path unchanged.
 
     Examples
     --------
     >>> from klbook import cumulative_mean
     >>> cumulative_mean([2, 4, 0, 6])
     array([2., 3., 2., 3.])
+    >>> cumulative_mean([[1, 3], [10, 30]])  # one run per row
+    array([[ 1.,  2.],
+           [10., 20.]])
+    >>> cumulative_mean([1.5e308, 1.7e308, -1.7e308]).tolist()  # no overflow to inf
+    [1.5e+308, 1.6e+308, 5e+307]
     """
+    axis = _check_axis(axis)
     va = as_real_array(values, "values")
     if va.ndim == 0:
         raise ValueError("values must have at least one dimension, got a scalar")
@@ -179,10 +213,26 @@ def cumulative_mean(values: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]
         raise ValueError(f"values is empty along axis {axis}")
     if np.isinf(va).any():
         raise ValueError("values contains an infinite value")
-    counts = np.arange(1, length + 1, dtype=np.float64)
-    shape = [1] * va.ndim
-    shape[axis] = length
-    return np.cumsum(va, axis=axis) / counts.reshape(shape)
+    counts = np.arange(1, length + 1, dtype=np.float64).reshape(
+        [length if d == axis % va.ndim else 1 for d in range(va.ndim)]
+    )
+    with np.errstate(over="ignore", invalid="ignore"):  # handled below
+        out = np.cumsum(va, axis=axis) / counts
+    if np.isfinite(out).all():
+        return out
+    # A running sum overflowed (values near the float64 limit), so the means
+    # after it are ±inf or NaN. Redo the sums on values scaled down by an
+    # exact power of two, where they cannot overflow, and scale the means
+    # back up; a mean lies between the smallest and largest value so far, so
+    # only rounding can push it past the float64 range, and the clip undoes
+    # that. Entries that did not overflow keep their value.
+    shift = _sum_shift(length)
+    with np.errstate(over="ignore"):
+        rescued = np.ldexp(np.cumsum(np.ldexp(va, -shift), axis=axis) / counts, shift)
+    rescued = np.clip(
+        rescued, np.minimum.accumulate(va, axis=axis), np.maximum.accumulate(va, axis=axis)
+    )
+    return np.where(np.isfinite(out), out, rescued)
 
 
 @dataclass(frozen=True)
@@ -197,7 +247,7 @@ class MonteCarloEstimate:
         The estimated standard deviation of ``estimate``: the sample standard
         deviation (with n − 1 in the denominator) divided by √n. ``inf`` when
         n = 1 (one value says nothing about spread) or when ``estimate`` is
-        infinite.
+        infinite, and finite otherwise (see :func:`monte_carlo_mean`).
     n : int
         The number of samples.
 
@@ -216,20 +266,44 @@ class MonteCarloEstimate:
     n: int
 
     def interval(self, z: float = 2.0) -> tuple[float, float]:
-        """Return ``(estimate − z·std_error, estimate + z·std_error)``.
+        """Return the interval ``(estimate − z·std_error, estimate + z·std_error)``.
 
         With ``z = 2`` this covers the true value in about 95 % of runs when n
         is large (central limit theorem).
+
+        Parameters
+        ----------
+        z : float, default 2.0
+            Half-width in standard errors, finite and ≥ 0.
+
+        Returns
+        -------
+        (float, float)
+            The lower and upper ends. An infinite ``estimate`` gives
+            ``(estimate, estimate)``; an infinite ``std_error`` (n = 1) gives
+            ``(-inf, inf)`` for z > 0; ``z = 0`` gives ``(estimate, estimate)``.
+            Never NaN.
 
         Raises
         ------
         ValueError
             If ``z`` is negative or not a finite real number.
+
+        Examples
+        --------
+        >>> from klbook import MonteCarloEstimate
+        >>> est = MonteCarloEstimate(1.0, 0.25, 100)
+        >>> est.interval()
+        (0.5, 1.5)
+        >>> est.interval(1)
+        (0.75, 1.25)
+        >>> MonteCarloEstimate(3.0, float("inf"), 1).interval()  # one sample: no spread known
+        (-inf, inf)
         """
         if isinstance(z, bool) or not isinstance(z, int | float) or not math.isfinite(z) or z < 0:
             raise ValueError(f"z must be a finite non-negative number, got {z!r}")
-        if math.isinf(self.estimate):
-            return (self.estimate, self.estimate)
+        if math.isinf(self.estimate) or (z == 0 and math.isinf(self.std_error)):
+            return (self.estimate, self.estimate)  # not 0 · inf = NaN
         half = z * self.std_error
         return (self.estimate - half, self.estimate + half)
 
@@ -255,6 +329,7 @@ def monte_carlo_mean(values: ArrayLike) -> MonteCarloEstimate:
         The mean, the standard error s/√n (s the sample standard deviation)
         and n. An infinite sample makes the estimate infinite and the
         standard error ``inf``; with n = 1 the standard error is ``inf``.
+        Otherwise both are finite, however large the values (see Notes).
 
     Raises
     ------
@@ -265,12 +340,30 @@ def monte_carlo_mean(values: ArrayLike) -> MonteCarloEstimate:
     See Also
     --------
     expected_value : the exact weighted average.
+    cumulative_mean : the running means of the same samples.
+
+    Notes
+    -----
+    The mean and standard deviation are NumPy's ``np.mean`` and
+    ``np.std(ddof=1)``. Only where those overflow float64 on finite values
+    (sums or squares beyond about 1.8e308, e.g. two samples of 1.7e308) are
+    they recomputed on values scaled by a power of two, which is exact, and
+    scaled back. The results stay finite: the mean lies between the smallest
+    and the largest value, and for values in [−M, M] the standard error is
+    at most M/√(n − 1) ≤ M, even where s itself would exceed the float64
+    range. Ordinary inputs never take that path, so their results are
+    exactly NumPy's.
 
     Examples
     --------
     >>> from klbook import monte_carlo_mean
     >>> monte_carlo_mean([1.0, 3.0])
     MonteCarloEstimate(estimate=2, std_error=1, n=2)
+    >>> monte_carlo_mean([1.7e308, 1.7e308])  # the sum overflows, the mean does not
+    MonteCarloEstimate(estimate=1.7e+308, std_error=0, n=2)
+    >>> est = monte_carlo_mean([1e200, -1e200])  # squares overflow; s/√n = 1e200
+    >>> est.estimate, f"{est.std_error:.6g}"
+    (0.0, '1e+200')
     """
     va = as_real_array(values, "values")
     if va.ndim != 1:
@@ -284,11 +377,46 @@ def monte_carlo_mean(values: ArrayLike) -> MonteCarloEstimate:
         raise ValueError("values has both +inf and -inf: the mean is undefined (inf - inf)")
     if has_up or has_down:
         return MonteCarloEstimate(math.inf if has_up else -math.inf, math.inf, n)
-    mean = float(np.mean(va))
+    with np.errstate(over="ignore", invalid="ignore"):  # handled below
+        mean = float(np.mean(va))
+    if not math.isfinite(mean):
+        mean = _rescued_mean(va)
     if n == 1:
         return MonteCarloEstimate(mean, math.inf, 1)
-    std_error = float(np.std(va, ddof=1)) / math.sqrt(n)
+    with np.errstate(over="ignore", invalid="ignore"):  # handled below
+        std = float(np.std(va, ddof=1))
+    if math.isfinite(std):
+        std_error = std / math.sqrt(n)
+    else:
+        std_error = _rescued_std_error(va)
     return MonteCarloEstimate(mean, std_error, n)
+
+
+def _rescued_mean(va: NDArray[np.float64]) -> float:
+    """Return the mean of finite values whose float64 sum overflows.
+
+    The sum is taken of the values times 2**-c, which cannot overflow and is
+    exact (a power of two), and the mean scaled back. The clip to [min, max],
+    where every mean lies, only undoes rounding at the very top of the range
+    (it keeps ``math.ldexp`` from overflowing).
+    """
+    shift = _sum_shift(va.size)
+    scaled = np.ldexp(va, -shift)
+    mean = min(max(float(np.mean(scaled)), float(scaled.min())), float(scaled.max()))
+    return math.ldexp(mean, shift)
+
+
+def _rescued_std_error(va: NDArray[np.float64]) -> float:
+    """Return s/√n for finite values whose squared deviations overflow float64.
+
+    The values are scaled by a power of two so that the largest |value| is
+    below 1, which keeps every squared deviation below 4. With all values in
+    [−M, M], s/√n ≤ M/√(n − 1) ≤ M, so the scaled-back result is finite; the
+    clip to M only undoes rounding at the very top of the float64 range.
+    """
+    fraction, exponent = math.frexp(float(np.max(np.abs(va))))  # M = f · 2**e, ½ ≤ f < 1
+    se = float(np.std(np.ldexp(va, -exponent), ddof=1)) / math.sqrt(va.size)
+    return math.ldexp(min(se, fraction), exponent)
 
 
 def _pair_1d(p: ArrayLike, q: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -83,15 +84,40 @@ def _broadcast(arrays: Sequence[NDArray[np.float64]], names: Sequence[str]) -> l
         raise ValueError(f"the shapes do not broadcast: {shapes}") from None
 
 
+def _is_axis_int(a: object) -> bool:
+    return isinstance(a, Integral) and not isinstance(a, bool)
+
+
+def _check_axis(axis: object) -> Axis:
+    """Return ``axis`` as None, an int or a tuple of ints, or raise ValueError.
+
+    Only the type is checked here; the range is checked against the data in
+    :func:`_sum_over`. Booleans and floats (even whole ones like 1.0) are
+    refused rather than silently read as integers.
+    """
+    if axis is None:
+        return None
+    if _is_axis_int(axis):
+        return int(axis)  # type: ignore[call-overload]
+    if isinstance(axis, tuple | list) and all(_is_axis_int(a) for a in axis):
+        return tuple(int(a) for a in axis)
+    raise ValueError(
+        f"axis must be None, an integer or a tuple of integers, got {axis!r} "
+        f"({type(axis).__name__})"
+    )
+
+
 def _sum_over(values: NDArray[np.float64], axis: Axis) -> NDArray[np.float64]:
     if axis is None:
         return values
     try:
         axes = np.lib.array_utils.normalize_axis_tuple(axis, values.ndim)
-    except (np.exceptions.AxisError, TypeError):
+    except np.exceptions.AxisError:
         raise ValueError(
             f"axis {axis!r} is out of range for inputs with {values.ndim} dimension(s)"
         ) from None
+    except ValueError:  # normalize_axis_tuple: "repeated axis"
+        raise ValueError(f"axis {axis!r} repeats an axis; each axis may appear once") from None
     return values.sum(axis=axes)
 
 
@@ -168,8 +194,9 @@ def gaussian_kl(
     ------
     ValueError
         If a mean is NaN or infinite, a standard deviation is not positive
-        and finite, the shapes do not broadcast, ``axis`` is out of range, or
-        ``base`` is invalid.
+        and finite, the shapes do not broadcast, ``axis`` is not None, an
+        integer or a tuple of integers (``1.0`` and ``True`` are refused), is
+        out of range or repeats an axis, or ``base`` is invalid.
 
     See Also
     --------
@@ -197,6 +224,7 @@ def gaussian_kl(
     0.5
     """
     scale = log_base(base)
+    axis = _check_axis(axis)
     names = ("mu_p", "sigma_p", "mu_q", "sigma_q")
     mp = _finite(mu_p, "mu_p")
     sp = _positive(sigma_p, "sigma_p")
@@ -242,7 +270,9 @@ def vae_kl(
     ------
     ValueError
         If a value is NaN or infinite, the shapes do not broadcast, ``axis``
-        is out of range, or ``base`` is invalid.
+        is not None, an integer or a tuple of integers (``1.0`` and ``True``
+        are refused), is out of range or repeats an axis, or ``base`` is
+        invalid.
 
     See Also
     --------
@@ -258,6 +288,7 @@ def vae_kl(
     array([0.5     , 0.806853])
     """
     scale = log_base(base)
+    axis = _check_axis(axis)
     m = _finite(mu, "mu")
     lv = _finite(log_var, "log_var")
     m, lv = _broadcast((m, lv), ("mu", "log_var"))
@@ -324,17 +355,35 @@ class GaussianMixture:
 
     @property
     def n_components(self) -> int:
-        """Number of components."""
+        """Number of components.
+
+        Examples
+        --------
+        >>> GaussianMixture((0.2, 0.3, 0.5), (-1.0, 0.0, 1.0), (1.0, 1.0, 1.0)).n_components
+        3
+        """
         return len(self.weights)
 
     @property
     def mean(self) -> float:
-        """Mean of the mixture, Σ w_k μ_k."""
+        """Mean of the mixture, Σ w_k μ_k.
+
+        Examples
+        --------
+        >>> GaussianMixture((0.25, 0.75), (-2.0, 2.0), (1.0, 1.0)).mean
+        1.0
+        """
         return float(np.dot(self.weights, self.means))
 
     @property
     def var(self) -> float:
-        """Variance of the mixture, Σ w_k (σ_k² + (μ_k − mean)²) (law of total variance)."""
+        """Variance of the mixture, Σ w_k (σ_k² + (μ_k − mean)²) (law of total variance).
+
+        Examples
+        --------
+        >>> GaussianMixture((0.5, 0.5), (-1.0, 1.0), (0.5, 0.5)).var   # 0.25 + 1
+        1.25
+        """
         w, m, s = (np.asarray(a) for a in (self.weights, self.means, self.sigmas))
         return float(np.sum(w * (s**2 + (m - self.mean) ** 2)))
 
@@ -494,7 +543,31 @@ def kl_on_grid(
 
 
 class GaussianFit(NamedTuple):
-    """The Gaussian N(mu, sigma²) found by :func:`fit_gaussian_kl`, and its KL in nats."""
+    """The Gaussian N(mu, sigma²) found by :func:`fit_gaussian_kl`, and its KL in nats.
+
+    A named tuple, so it unpacks as ``mu, sigma, kl = fit``.
+
+    Attributes
+    ----------
+    mu : float
+        Mean of the fitted Gaussian.
+    sigma : float
+        Standard deviation (not variance) of the fitted Gaussian, > 0.
+    kl : float
+        The KL the fit reached, in nats, ≥ 0: KL(P‖Q) for a forward fit and
+        KL(Q‖P) for a reverse fit, computed on the grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.stats import norm
+    >>> from klbook import fit_gaussian_kl
+    >>> x = np.linspace(-10, 10, 2001)
+    >>> fit = fit_gaussian_kl(norm.logpdf(x, 1.0, 0.5), x)   # the target is Gaussian itself
+    >>> mu, sigma, kl = fit
+    >>> round(mu, 4), round(sigma, 4), round(kl, 8) + 0.0
+    (1.0, 0.5, 0.0)
+    """
 
     mu: float
     sigma: float

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -196,6 +197,9 @@ def test_expected_value_rejects(values, probs, match):
 def test_expected_value_rejects_bad_axis():
     with pytest.raises(ValueError, match="axis 2 is out of range"):
         expected_value([1.0, 2.0], [0.5, 0.5], axis=2)
+    for axis in (1.0, None, "0", True):
+        with pytest.raises(ValueError, match="axis must be an integer"):
+            expected_value([1.0, 2.0], [0.5, 0.5], axis=axis)  # type: ignore[arg-type]
 
 
 # --- cumulative_mean ----------------------------------------------------------------
@@ -234,6 +238,149 @@ def test_cumulative_mean_rejects(values, kw, match):
         cumulative_mean(values, **kw)
 
 
+@pytest.mark.parametrize("axis", [1.0, -1.0, None, "0", True, (0,)])
+def test_cumulative_mean_rejects_non_integer_axis(axis):
+    with pytest.raises(ValueError, match="axis must be an integer"):
+        cumulative_mean([[1.0, 2.0]], axis=axis)
+
+
+def test_cumulative_mean_accepts_numpy_integer_axis():
+    x = np.array([[1.0, 3.0], [5.0, 7.0]])
+    np.testing.assert_array_equal(cumulative_mean(x, axis=np.int64(0)), cumulative_mean(x, axis=0))
+
+
+# --- huge finite values: no overflow, ordinary values unchanged ------------------------
+
+BIG = 1.7e308
+FMAX = float(np.finfo(np.float64).max)
+
+
+@pytest.fixture
+def no_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def test_ordinary_inputs_take_numpys_path_bit_for_bit(no_warnings):
+    # chapter outputs are stored and compared byte for byte: the overflow guard
+    # must not change a single bit for ordinary inputs
+    rng = np.random.default_rng(2024)
+    for n in (1, 2, 3, 7, 8, 9, 100, 1001, 10_000):
+        for scale in (1e-300, 1e-8, 1.0, 1e8, 1e150):
+            x = rng.normal(size=n) * scale + rng.normal() * scale
+            est = monte_carlo_mean(x)
+            assert est.estimate == float(np.mean(x))
+            if n > 1:
+                assert est.std_error == float(np.std(x, ddof=1)) / math.sqrt(n)
+            runs = rng.normal(size=(3, n)) * scale
+            want = np.cumsum(runs, axis=-1) / np.arange(1, n + 1, dtype=np.float64)
+            assert cumulative_mean(runs).tobytes() == want.tobytes()
+            want0 = np.cumsum(runs.T, axis=0) / np.arange(1, n + 1, dtype=np.float64)[:, None]
+            assert cumulative_mean(runs.T, axis=0).tobytes() == want0.tobytes()
+    rolls = rng.choice(np.arange(1, 7), size=(3, 1000))  # integers, as in chapter 2
+    want = np.cumsum(rolls, axis=-1) / np.arange(1, 1001, dtype=np.float64)
+    assert cumulative_mean(rolls).tobytes() == want.tobytes()
+
+
+def test_monte_carlo_mean_of_huge_equal_values(no_warnings):
+    est = monte_carlo_mean([BIG, BIG])
+    assert est.estimate == BIG and est.std_error == 0.0
+    # three equal values: np.std itself leaves a rounding-level spread (as it
+    # does for [-1.7e300] * 3), far below anything that matters
+    for x in ([-BIG] * 3, [FMAX] * 5, [BIG] * 1000):
+        est = monte_carlo_mean(x)
+        assert est.estimate == pytest.approx(x[0], rel=1e-15)
+        assert 0.0 <= est.std_error <= 1e-15 * BIG
+
+
+def test_monte_carlo_mean_huge_values_of_both_signs(no_warnings):
+    # the mean is fine but the squared deviations overflow; s/√n = 1.7e308 itself
+    est = monte_carlo_mean([BIG, -BIG])
+    assert est.estimate == 0.0
+    assert est.std_error == pytest.approx(BIG, rel=1e-15)
+    est = monte_carlo_mean([FMAX, -FMAX])  # s = √2 · FMAX is beyond float64, s/√n is not
+    assert est.estimate == 0.0 and math.isfinite(est.std_error)
+    assert est.std_error == pytest.approx(FMAX, rel=1e-15)
+    est = monte_carlo_mean([1e200, -1e200, 1e200, -1e200])
+    assert est.estimate == 0.0
+    assert est.std_error == pytest.approx(1e200 * math.sqrt(4 / 3) / 2, rel=1e-15)
+
+
+def _exact_mean_and_se(x):
+    """Mean and s/√n from exact rational arithmetic, the latter as a multiple of max|x|."""
+    xs = [Fraction(float(v)) for v in x]
+    n = len(xs)
+    mean = sum(xs) / n
+    top = max(abs(v) for v in xs)
+    if top == 0:
+        return 0.0, 0.0
+    ss = sum(((v - mean) / top) ** 2 for v in xs)
+    return float(mean), math.sqrt(ss / (n - 1) / n) * float(top)
+
+
+@settings(max_examples=200)
+@given(
+    arrays(
+        np.float64,
+        st.integers(2, 40),
+        elements=st.floats(-FMAX, FMAX, allow_nan=False, allow_infinity=False),
+    )
+)
+def test_monte_carlo_mean_of_any_finite_values_is_finite_and_accurate(x):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = monte_carlo_mean(x)
+        running = cumulative_mean(x)
+    mean, se = _exact_mean_and_se(x)
+    top = float(np.abs(x).max())
+    assert math.isfinite(est.estimate) and math.isfinite(est.std_error)
+    assert est.estimate == pytest.approx(mean, rel=1e-12, abs=1e-14 * top)
+    # (np.std's squares of deviations below ~1e-154 underflow to 0; the
+    # ordinary path is NumPy's and keeps that, hence the tiny absolute slack)
+    assert est.std_error == pytest.approx(se, rel=1e-12, abs=1e-14 * top + 1e-150)
+    assert np.isfinite(running).all()
+    assert running[-1] == pytest.approx(mean, rel=1e-12, abs=1e-13 * top)
+
+
+def test_huge_values_are_an_exact_power_of_two_rescaling(no_warnings):
+    # the guard sums values scaled by a power of two, which is exact, so the
+    # result is what float64 with a wider exponent range would give
+    rng = np.random.default_rng(5)
+    x = rng.normal(loc=5.0, size=1000)
+    k = 1015  # 5 · 2**1015 ≈ 2e306: the sum of 1000 of them overflows, and so do squares
+    big = np.ldexp(x, k)
+    with pytest.warns(RuntimeWarning):
+        assert np.isinf(np.sum(big))  # the overflow that used to reach the result
+    est, ref = monte_carlo_mean(big), monte_carlo_mean(x)
+    assert est.estimate == math.ldexp(ref.estimate, k)
+    assert est.std_error == math.ldexp(ref.std_error, k)
+    running = cumulative_mean(big)
+    assert running.tobytes() == np.ldexp(cumulative_mean(x), k).tobytes()
+
+
+def test_cumulative_mean_of_huge_values(no_warnings):
+    np.testing.assert_array_equal(cumulative_mean([BIG, BIG]), [BIG, BIG])
+    np.testing.assert_array_equal(cumulative_mean([FMAX, FMAX, FMAX]), [FMAX] * 3)
+    got = cumulative_mean([1.5e308, 1.7e308, -1.7e308, 0.0])
+    np.testing.assert_allclose(got, [1.5e308, 1.6e308, 0.5e308, 0.375e308], rtol=1e-15)
+
+
+def test_cumulative_mean_overflow_leaves_other_entries_alone(no_warnings):
+    rng = np.random.default_rng(8)
+    ordinary = rng.normal(size=6)
+    runs = np.stack([ordinary, [1e-300, 3.0, BIG, BIG, -BIG, 1.0]])
+    got = cumulative_mean(runs)
+    # the ordinary run, and the huge run before its sum overflows, are untouched
+    want = np.cumsum(ordinary) / np.arange(1, 7)
+    assert got[0].tobytes() == want.tobytes()
+    assert got[1, 0] == 1e-300 and got[1, 1] == (1e-300 + 3.0) / 2
+    assert got[1, 2] == pytest.approx(BIG / 3, rel=1e-15)
+    np.testing.assert_allclose(got[1, 3:], [BIG / 2, BIG / 5, (BIG + 4.0) / 6], rtol=1e-15)
+    # along axis 0 the same
+    assert cumulative_mean(runs.T, axis=0).tobytes() == got.T.tobytes()
+
+
 # --- MonteCarloEstimate and monte_carlo_mean ------------------------------------------
 
 
@@ -252,6 +399,13 @@ def test_interval():
     for z in (-1.0, math.nan, math.inf, "2", True):
         with pytest.raises(ValueError, match="z must be"):
             est.interval(z)  # type: ignore[arg-type]
+
+
+def test_interval_is_never_nan():
+    one = MonteCarloEstimate(2.0, math.inf, 1)
+    assert one.interval() == (-math.inf, math.inf)
+    assert one.interval(0) == (2.0, 2.0)  # not 0 · inf = NaN
+    assert MonteCarloEstimate(1.0, 0.25, 10).interval(0) == (1.0, 1.0)
 
 
 def test_monte_carlo_mean_by_hand():

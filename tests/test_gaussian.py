@@ -216,6 +216,39 @@ def test_gaussian_kl_rejects_bad_axis_and_base():
         gaussian_kl(0.0, 1.0, 0.0, 1.0, base=1)
 
 
+NON_INTEGER_AXES = [1.0, -1.0, np.float64(0.0), "0", True, False, (0, 1.0), (True,), 1j, {0}]
+
+
+@pytest.mark.parametrize("axis", NON_INTEGER_AXES)
+def test_gaussian_kl_rejects_non_integer_axis(axis):
+    # a ValueError that names the argument, not a TypeError or "out of range"
+    with pytest.raises(ValueError, match="axis must be None, an integer or a tuple of integers"):
+        gaussian_kl([[0.0, 1.0]], 1.0, 0.0, 1.0, axis=axis)
+
+
+def test_gaussian_kl_axis_float_message_is_not_out_of_range():
+    with pytest.raises(ValueError) as info:
+        gaussian_kl([0.0, 1.0], 1.0, 0.0, 1.0, axis=1.0)
+    assert "out of range" not in str(info.value)
+    assert "axis" in str(info.value) and "1.0" in str(info.value)
+
+
+def test_gaussian_kl_accepts_integer_axes():
+    mp = np.array([[0.0, 1.0], [2.0, 0.0]])
+    want = gaussian_kl(mp, 1.0, 0.0, 1.0, axis=1)
+    np.testing.assert_array_equal(gaussian_kl(mp, 1.0, 0.0, 1.0, axis=np.int64(1)), want)
+    np.testing.assert_array_equal(gaussian_kl(mp, 1.0, 0.0, 1.0, axis=(np.int32(1),)), want)
+    assert gaussian_kl(mp, 1.0, 0.0, 1.0, axis=(0, 1)) == pytest.approx(2.5)
+    np.testing.assert_array_equal(
+        gaussian_kl(mp, 1.0, 0.0, 1.0, axis=None), gaussian_kl(mp, 1.0, 0.0, 1.0)
+    )
+
+
+def test_gaussian_kl_rejects_repeated_axis():
+    with pytest.raises(ValueError, match=r"axis \(1, -1\) repeats an axis"):
+        gaussian_kl([[0.0, 1.0]], 1.0, 0.0, 1.0, axis=(1, -1))
+
+
 # --- vae_kl ------------------------------------------------------------------------
 
 
@@ -265,6 +298,20 @@ def test_vae_kl_rejects_bad_input(args, match):
         vae_kl(*args)
     with pytest.raises(ValueError, match="axis"):
         vae_kl([0.0], [0.0], axis=2)
+
+
+@pytest.mark.parametrize("axis", NON_INTEGER_AXES)
+def test_vae_kl_rejects_non_integer_axis(axis):
+    with pytest.raises(ValueError, match="axis must be None, an integer or a tuple of integers"):
+        vae_kl([[0.0, 1.0]], [[0.0, 0.0]], axis=axis)
+
+
+def test_vae_kl_axis_none_and_numpy_integers():
+    mu, log_var = np.array([[1.0, 0.0]]), np.zeros((1, 2))
+    np.testing.assert_array_equal(vae_kl(mu, log_var, axis=None), [[0.5, 0.0]])
+    np.testing.assert_array_equal(vae_kl(mu, log_var, axis=np.int64(-1)), [0.5])
+    with pytest.raises(ValueError, match="repeats an axis"):
+        vae_kl(mu, log_var, axis=(0, 0))
 
 
 # --- GaussianMixture ---------------------------------------------------------------
