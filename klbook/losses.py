@@ -22,7 +22,9 @@ Conventions of this module:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Literal, ParamSpec, TypeVar
 
 import numpy as np
@@ -405,7 +407,13 @@ def cross_entropy_loss(
     For class indices no one-hot matrix is built: the loss needs only the row
     log-sum-exp and the picked logit, and with smoothing also the row mean of
     the logits, since ``−Σ_c (ε/C) log softmax(z)_c = ε (logsumexp(z) −
-    mean_c z_c)``.
+    mean_c z_c)``. All three are taken of the logits shifted by their row
+    maximum ``m``, as ``log Σ_c exp(z_c − m) − (z_y − m)`` and so on, so adding
+    a constant to a row changes nothing even near the float limit ±1.8e308.
+    A row whose logits span more than the float range (``z_y − m`` itself
+    overflows) is redone at half scale: the result is accurate to rounding
+    wherever it is representable, and ``inf`` only where the true loss exceeds
+    the float range.
 
     Examples
     --------
@@ -434,32 +442,119 @@ def cross_entropy_loss(
         per_example = np.zeros(x.shape[:-1])
     else:
         m = _row_max(x, -1)
-        e = _shifted(x, m)
-        np.exp(e, out=e)
-        lse = np.log(np.sum(e, axis=-1))
-        lse += m[..., 0]
-        del e
-        if index is not None:
-            picked = np.take_along_axis(x, index[..., None], axis=-1)[..., 0]
-            per_example = np.zeros_like(lse)
-            if eps < 1.0:
-                per_example += (1.0 - eps) * (lse - picked)
-            if eps > 0.0:
-                per_example += eps * (lse - np.mean(x, axis=-1))
-        else:
-            assert prob is not None
+        t = None  # the (smoothed) probability target, if the targets are rows
+        if prob is not None:
             t = prob if eps == 0.0 else (1.0 - eps) * prob + eps / n_classes
-            log_q = x - lse[..., None]
-            # 0 · log 0 = 0: a class the target rules out adds nothing, even at -inf.
-            terms = np.multiply(t, log_q, out=np.zeros_like(log_q), where=t > 0)
-            per_example = -np.sum(terms, axis=-1)
+        # Everything below uses the shifted logits s = x − m ≤ 0, never x itself, so a row
+        # of logits near ±1.8e308 gives the same loss as the same row near 0. Where a row
+        # spans more than the float range, s overflows to -inf; such rows come out inf and
+        # are redone at half scale by _wide_row_losses. Overflow here is never an error.
+        with np.errstate(over="ignore"):
+            s = _shifted(x, m)
+            if index is not None:
+                s_picked = np.take_along_axis(s, index[..., None], axis=-1)[..., 0]
+                s_mean = np.mean(s, axis=-1) if eps > 0.0 else None
+                np.exp(s, out=s)
+                log_norm = np.log(np.sum(s, axis=-1))
+                del s
+                per_example = np.zeros_like(log_norm)
+                if eps < 1.0:
+                    per_example += (1.0 - eps) * (log_norm - s_picked)
+                if s_mean is not None:
+                    per_example += eps * (log_norm - s_mean)
+            else:
+                assert t is not None
+                log_norm = np.log(np.sum(np.exp(s), axis=-1))
+                log_q = s
+                log_q -= log_norm[..., None]
+                # 0 · log 0 = 0: a class the target rules out adds nothing, even at -inf.
+                terms = np.multiply(t, log_q, out=np.zeros_like(log_q), where=t > 0)
+                per_example = -np.sum(terms, axis=-1)
+                del s, log_q, terms
+        wide = ~np.isfinite(per_example)
+        if wide.any():
+            per_example[wide] = _wide_row_losses(
+                x[wide],
+                m[wide],
+                log_norm[wide],
+                None if index is None else index[wide],
+                None if t is None else t[wide],
+                eps,
+            )
         # Rounding can leave -1e-17 where the loss is exactly zero; it is never negative.
         per_example = np.maximum(per_example, 0.0)
     if reduction == "none":
         return scalar_or_array(per_example)
-    if reduction == "sum":
-        return float(np.sum(per_example))
-    return float(np.mean(per_example))
+    with np.errstate(over="ignore"):  # a total beyond the float range is inf, correctly
+        if reduction == "sum":
+            return float(np.sum(per_example))
+        mean = np.mean(per_example)
+        if np.isinf(mean) and np.isfinite(per_example).all():
+            # The sum overflowed though the mean cannot (it is at most the largest loss):
+            # average the scaled-down losses.
+            mean = min(np.sum(per_example / per_example.size), np.max(per_example))
+    return float(mean)
+
+
+def _wide_row_losses(
+    x: NDArray[np.float64],
+    m: NDArray[np.float64],
+    log_norm: NDArray[np.float64],
+    index: NDArray[np.intp] | None,
+    t: NDArray[np.float64] | None,
+    eps: float,
+) -> NDArray[np.float64]:
+    """Losses of rows whose shifted logits overflowed, computed at half scale.
+
+    For finite logits ``(m − x) / 2 = m/2 − x/2`` lies in ``[0, 1.8e308]``, so it
+    never overflows, and the half-loss is a weighted mean of such numbers (plus
+    ``log_norm / 2``), so it never overflows either. Doubling it at the end gives
+    ``inf`` when the true loss lies beyond the float range. Every term is
+    non-negative, so there is no cancellation. A ``-inf`` logit gives ``d = inf``,
+    which is the right answer wherever the target puts mass on it. The few rows
+    whose loss lies within rounding of the float limit are settled in exact
+    rational arithmetic, so ``inf`` means the true loss exceeds it.
+    """
+    with np.errstate(over="ignore"):
+        d = 0.5 * m - 0.5 * x
+        half_norm = 0.5 * log_norm
+        if index is not None:
+            half = np.zeros_like(log_norm)
+            if eps < 1.0:
+                d_picked = np.take_along_axis(d, index[..., None], axis=-1)[..., 0]
+                half += (1.0 - eps) * (half_norm + d_picked)
+            if eps > 0.0:
+                half += eps * (half_norm + np.sum(d / x.shape[-1], axis=-1))
+        else:
+            assert t is not None
+            terms = np.multiply(t, d + half_norm[..., None], out=np.zeros_like(d), where=t > 0)
+            half = np.sum(terms, axis=-1)
+        loss = 2.0 * half
+    # Within rounding of the float limit, whether the loss is finite is decided exactly.
+    for i in np.flatnonzero(np.abs(half - _HALF_MAX) <= _HALF_MAX * 2.0**-30):
+        if index is not None:
+            weights = [Fraction(eps) / x.shape[-1]] * x.shape[-1]
+            weights[index[i]] += 1 - Fraction(eps)
+        else:
+            assert t is not None
+            weights = [Fraction(w) for w in t[i].tolist()]
+        loss[i] = _exact_loss(x[i].tolist(), float(m[i, 0]), float(log_norm[i]), weights)
+    return loss
+
+
+_HALF_MAX = 0.5 * float(np.finfo(np.float64).max)
+
+
+def _exact_loss(row: list[float], m: float, log_norm: float, weights: list[Fraction]) -> float:
+    """``Σ_c w_c (log_norm + m − z_c)`` in exact rationals, rounded once (``inf`` past the max)."""
+    base = Fraction(log_norm) + Fraction(m)
+    total = sum(
+        (w * (base - Fraction(z)) for z, w in zip(row, weights, strict=True) if w), Fraction()
+    )
+    try:
+        return float(total)
+    except OverflowError:
+        return math.inf
 
 
 @_underflow_is_fine

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import tracemalloc
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -117,6 +118,192 @@ def test_float_limit_logits_overflow_is_harmless():
         warnings.simplefilter("error")
         s = softmax([big_value, -big_value])
     np.testing.assert_array_equal(s, [1.0, 0.0])
+
+
+# --------------------------------------------------------------------------- #
+# Logits at the float limit: the loss works with the shifted logits z − max z
+# --------------------------------------------------------------------------- #
+
+MAX = float(np.finfo(np.float64).max)
+
+
+def strictly(func, *args, **kwargs):
+    """Call func with every warning an error and every floating-point error raised."""
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        return func(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "eps", "want"),
+    [
+        # Equal logits far from 0: log C, whatever the offset.
+        ([[-1.7e308, -1.7e308]], [1], 0.5, math.log(2)),
+        ([[1.7e308] * 3], [1], 0.5, math.log(3)),
+        ([[-MAX, -MAX]], [0], 1.0, math.log(2)),
+        ([[MAX] * 3], [[0.2, 0.3, 0.5]], 0.0, math.log(3)),
+        # Rows spanning more than the float range (z − max z overflows).
+        ([[1e308, -1e308]], [0], 0.0, 0.0),
+        ([[1e308, -1e308]], [1], 0.0, math.inf),  # the true loss 2e308 exceeds MAX
+        ([[1e308, -1e308]], [0], 0.5, 0.5 * 1e308),  # ε · (2e308 / 2)
+        ([[1e308, -1e308]], [1], 0.5, 1.5 * 1e308),  # 0.5 · 2e308 + 0.5 · 1e308
+        ([[1e308, -1e308]], [1], 1.0, 1e308),
+        ([[MAX, -MAX]], [0], 0.5, 0.5 * MAX),
+        ([[MAX, -MAX]], [1], 0.0, math.inf),
+        ([[0.0, MAX, -MAX]], [0], 1.0, MAX),  # (MAX + 0 + 2 MAX) / 3, exactly the limit
+        ([[0.0, MAX, -MAX]], [[1 / 3, 1 / 3, 1 / 3]], 0.0, MAX),  # float 1/3 < 1/3
+        ([[1e308, -1e308]], [[1.0, 0.0]], 0.0, 0.0),
+        ([[1e308, -1e308]], [[0.25, 0.75]], 0.0, 1.5 * 1e308),
+        ([[1e308, -1e308]], [[0.0, 1.0]], 0.0, math.inf),
+        ([[1e308, -1e308]], [[1.0, 0.0]], 0.5, 0.5 * 1e308),
+        # A masked class in a wide row: finite unless the target reaches it.
+        ([[1e308, -1e308, -math.inf]], [0], 0.0, 0.0),
+        ([[1e308, -1e308, -math.inf]], [[0.5, 0.5, 0.0]], 0.0, 1e308),
+        ([[1e308, -1e308, -math.inf]], [0], 0.1, math.inf),
+        # A 1-D row.
+        ([1e308, -1e308], 1, 0.5, 1.5 * 1e308),
+    ],
+)
+def test_loss_at_the_float_limit_is_exact_and_silent(logits, targets, eps, want):
+    for reduction in ("mean", "sum", "none"):
+        got = strictly(
+            cross_entropy_loss, logits, targets, label_smoothing=eps, reduction=reduction
+        )
+        assert float(np.squeeze(got)) == want
+
+
+def test_the_mean_of_huge_losses_is_exact_though_their_sum_overflows():
+    z = [[1e308, -1e308]] * 4
+    y = [1, 1, 1, 1]
+    assert strictly(cross_entropy_loss, z, y, label_smoothing=0.5) == 1.5 * 1e308
+    assert strictly(cross_entropy_loss, z, y, label_smoothing=0.5, reduction="sum") == math.inf
+    np.testing.assert_array_equal(
+        strictly(cross_entropy_loss, z, y, label_smoothing=0.5, reduction="none"),
+        [1.5 * 1e308] * 4,
+    )
+    # Three losses of exactly MAX: their mean is MAX, not inf.
+    assert strictly(cross_entropy_loss, [[0.0, MAX, -MAX]] * 3, [0] * 3, label_smoothing=1.0) == MAX
+
+
+def test_softmax_family_and_gradient_at_the_float_limit_are_exact_and_silent():
+    np.testing.assert_array_equal(strictly(softmax, [[-1.7e308, -1.7e308]]), [[0.5, 0.5]])
+    np.testing.assert_array_equal(strictly(log_softmax, [1.7e308] * 3), [-math.log(3)] * 3)
+    np.testing.assert_array_equal(strictly(log_softmax, [1e308, -1e308]), [0.0, -math.inf])
+    assert strictly(logsumexp, [-MAX, -MAX]) == -MAX  # −MAX + log 2 rounds to −MAX
+    assert strictly(logsumexp, [MAX, MAX]) == MAX
+    np.testing.assert_array_equal(
+        strictly(cross_entropy_loss_grad, [[-1.7e308, -1.7e308]], [1], label_smoothing=0.5),
+        [[0.25, -0.25]],
+    )
+    np.testing.assert_array_equal(
+        strictly(cross_entropy_loss_grad, [[1e308, -1e308]], [1]), [[1.0, -1.0]]
+    )
+    np.testing.assert_array_equal(
+        strictly(cross_entropy_loss_grad, [[MAX, -MAX]], [[0.25, 0.75]], reduction="sum"),
+        [[0.75, -0.75]],
+    )
+
+
+anywhere = st.floats(-MAX, MAX, allow_nan=False, allow_infinity=False)
+# Magnitudes near the float limit, either sign, so rows often span more than MAX.
+huge = st.builds(lambda sign, v: sign * v, st.sampled_from([-1.0, 1.0]), st.floats(1e307, MAX))
+extreme = st.one_of(big, anywhere, huge)
+
+
+@st.composite
+def logits_and_exact_row_offsets(draw, max_batch=5, max_classes=5):
+    """Logits k·2^e and row offsets j·2^e, integers |k|, |j|, |k + j| < 2^53: sums exact.
+
+    With e = 971 the logits and the shifted logits reach ±MAX (= (2^53 − 1)·2^971),
+    so rows spanning more than the float range are common.
+    """
+    n = draw(st.integers(1, max_batch))
+    c = draw(st.integers(1, max_classes))
+    e = draw(st.one_of(st.sampled_from([0, 971]), st.integers(-60, 971)))
+    k_max = 2**53 - 1
+    near_limit = st.integers(2**52, k_max)
+    k_element = st.one_of(st.integers(-k_max, k_max), near_limit, near_limit.map(lambda v: -v))
+    k = draw(hnp.arrays(np.int64, (n, c), elements=k_element))
+    # |j| < 2^53 as well, so the offset itself is representable.
+    j = [
+        draw(st.integers(max(-k_max, -k_max - int(row.min())), min(k_max, k_max - int(row.max()))))
+        for row in k
+    ]
+    y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    scale = math.ldexp(1.0, e)
+    z = k.astype(np.float64) * scale  # exact: |k| < 2^53 and 2^-60 ≤ scale ≤ 2^971
+    offset = np.array(j, dtype=np.float64)[:, None] * scale
+    return z, offset, y
+
+
+@given(logits_and_exact_row_offsets(), smoothing)
+def test_loss_invariant_to_a_huge_row_offset(data, eps):
+    z, offset, y = data
+    shifted = z + offset  # exact by construction, and within ±MAX
+    assert all(
+        Fraction(w) == Fraction(v) + Fraction(o)
+        for z_row, o, w_row in zip(z, offset[:, 0], shifted, strict=True)
+        for v, w in zip(z_row, w_row, strict=True)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for reduction in ("none", "mean"):
+            np.testing.assert_allclose(
+                cross_entropy_loss(shifted, y, label_smoothing=eps, reduction=reduction),
+                cross_entropy_loss(z, y, label_smoothing=eps, reduction=reduction),
+                rtol=1e-13,
+                atol=0,
+            )
+        np.testing.assert_array_equal(softmax(shifted), softmax(z))
+        np.testing.assert_array_equal(log_softmax(shifted), log_softmax(z))
+        np.testing.assert_array_equal(
+            cross_entropy_loss_grad(shifted, y, label_smoothing=eps),
+            cross_entropy_loss_grad(z, y, label_smoothing=eps),
+        )
+
+
+def exact_loss(row, weights):
+    """−Σ_c w_c log softmax(z)_c in exact rationals, then rounded once (inf beyond MAX).
+
+    Only log Σ exp(z_c − m) ∈ [0, log C] is taken in floats; the differences
+    z_c − m, which can exceed the float range, stay exact.
+    """
+    m = Fraction(max(row))
+    diffs = [Fraction(z) - m for z in row]
+    log_norm = Fraction(math.log(math.fsum(math.exp(d) if d > -1000 else 0.0 for d in diffs)))
+    total = sum((w * (log_norm - d) for w, d in zip(weights, diffs, strict=True) if w), Fraction())
+    try:
+        return float(total)
+    except OverflowError:
+        return math.inf
+
+
+@given(logits_and_indices(elements=extreme), smoothing)
+def test_loss_with_indices_matches_exact_arithmetic_over_the_float_range(data, eps):
+    z, y = data
+    n_classes = z.shape[1]
+    e = Fraction(eps)
+    want = [
+        exact_loss(row, [(1 - e) * (c == k) + e / n_classes for c in range(n_classes)])
+        for row, k in zip(z.tolist(), y.tolist(), strict=True)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = cross_entropy_loss(z, y, label_smoothing=eps, reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@given(logits_and_probabilities(elements=extreme))
+def test_loss_with_probabilities_matches_exact_arithmetic_over_the_float_range(data):
+    z, p = data
+    want = [
+        exact_loss(row, [Fraction(w) for w in weights])
+        for row, weights in zip(z.tolist(), p.tolist(), strict=True)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = cross_entropy_loss(z, p, reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_minus_inf_means_probability_zero():
