@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -59,16 +61,31 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     """Copy the book to a temporary folder and build it with -W -n (warnings fail).
 
     The copy keeps the working tree's own _build untouched and proves the
-    build needs nothing beyond the committed sources.
+    build needs nothing beyond the committed sources. Under pytest-xdist the
+    workers share one build: the first to arrive builds while holding a lock
+    in the session's common temporary folder, the others wait and reuse it.
     """
-    source = tmp_path_factory.mktemp("book") / "src"
-    shutil.copytree(ROOT, source, ignore=_IGNORE)
-    proc = subprocess.run(
-        [_jupyter_book(), "build", ".", "-W", "-n", "--keep-going"],
-        cwd=source,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    return BuiltSite(source, source / "_build" / "html", proc.returncode, proc.stdout + proc.stderr)
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by every worker of this session
+    root = base / "strict-build"
+    root.mkdir(exist_ok=True)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = root / "result.json"
+        source = root / "src"
+        if not result.exists():
+            shutil.rmtree(source, ignore_errors=True)
+            shutil.copytree(ROOT, source, ignore=_IGNORE)
+            proc = subprocess.run(
+                [_jupyter_book(), "build", ".", "-W", "-n", "--keep-going"],
+                cwd=source,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            record = {"returncode": proc.returncode, "log": proc.stdout + proc.stderr}
+            result.write_text(json.dumps(record), encoding="utf-8")
+        record = json.loads(result.read_text(encoding="utf-8"))
+    return BuiltSite(source, source / "_build" / "html", record["returncode"], record["log"])

@@ -200,9 +200,14 @@ def new_context(browser, base_url: str):
     made = []
     host = urlsplit(base_url).netloc
 
-    def make(**options) -> tuple[object, Recorder]:
+    def make(*, without_math: bool = False, **options) -> tuple[object, Recorder]:
         recorder = Recorder(host)
         context = browser.new_context(base_url=base_url, **options)
+        if without_math:
+            # For tests of clicks and links only: typesetting a chapter's few hundred
+            # formulas takes seconds of a 2-core machine and has nothing to do with them.
+            # (Every page is checked with MathJax by the `visits` fixture.)
+            context.route("**/mathjax/**", lambda route: route.abort())
 
         def record(request) -> None:
             recorder.requests.append(request.url)
@@ -356,7 +361,8 @@ def visits(new_context) -> dict[str, Visit]:
 
 @pytest.fixture()
 def page(new_context):
-    context, _ = new_context(viewport=DESKTOP)
+    """A fresh page at desktop width that skips typesetting (see ``new_context``)."""
+    context, _ = new_context(viewport=DESKTOP, without_math=True)
     page = context.new_page()
     yield page
     context.close()
@@ -606,7 +612,7 @@ def test_equation_references_resolve(visits) -> None:
 
 def test_figures_are_opaque_in_dark_mode(new_context) -> None:
     """In the dark theme a figure keeps its white background, so its text stays readable."""
-    context, _ = new_context(viewport=DESKTOP, color_scheme="dark")
+    context, _ = new_context(viewport=DESKTOP, color_scheme="dark", without_math=True)
     page = context.new_page()
     for path in CHAPTER_PAGES:
         page.goto(path)
