@@ -689,9 +689,9 @@ def test_grading_survives_an_infinite_loop_and_a_dying_kernel(tmp_path: Path) ->
         (tmp_path / who).mkdir()
         nbformat.write(nb, tmp_path / who / GRADING_CHAPTER.name)
     before = _tree_digest(tmp_path)
-    grades = cw.grade(tmp_path, [GRADING_CHAPTER], timeout=4)
+    grades = cw.grade(tmp_path, [GRADING_CHAPTER], timeout=8)
     assert _tree_digest(tmp_path) == before
-    for who, why in (("loop", "ran out of time (4 s)"), ("dies", "the kernel died in cell 3")):
+    for who, why in (("loop", "ran out of time (8 s)"), ("dies", "the kernel died in cell 3")):
         mine = {g.exercise: g for g in grades if g.student == who}
         assert mine[labels[0]].status == "incorrect", mine[labels[0]]
         for label in labels[1:]:
