@@ -21,16 +21,15 @@ SUM_TOLERANCE = 1e-8
 #: The largest count accepted: every whole number up to 2**53 is exact in float64.
 MAX_COUNT = 2**53
 
+#: Below this, a probability in a denominator could make a ratio p/q overflow.
+TINY_PROBABILITY = 1e-300
 
-def as_real_array(x: ArrayLike, name: str, *, check_nan: bool = True) -> NDArray[np.float64]:
-    """Return ``x`` as a float64 array, or raise if it is not real numbers.
 
-    With ``check_nan=False`` the caller promises to find NaN itself (the
-    distribution checks do, through the sums they need anyway).
-    """
+def as_real_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Return ``x`` as a float64 array, or raise if it is not real numbers."""
     arr = _as_numeric(x, name)
     arr = arr.astype(np.float64, copy=False)
-    if check_nan and np.isnan(arr).any():
+    if np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN")
     return arr
 
@@ -54,6 +53,28 @@ def _as_numeric(x: ArrayLike, name: str) -> NDArray[Any]:
     return arr
 
 
+def is_axis_index(axis: object) -> bool:
+    """Whether ``axis`` is an integer that may index an axis (a bool may not, nor 1.0)."""
+    return isinstance(axis, Integral) and not isinstance(axis, bool)
+
+
+def as_axis(axis: Any) -> int:
+    """Return ``axis`` as an int, or raise if it is not an integer (range is not checked).
+
+    Examples
+    --------
+    >>> as_axis(np.int64(-1))
+    -1
+    >>> as_axis(True)
+    Traceback (most recent call last):
+    ...
+    ValueError: axis must be an integer, got True
+    """
+    if not is_axis_index(axis):
+        raise ValueError(f"axis must be an integer, got {axis!r}")
+    return int(axis)
+
+
 def normalise_axis(axis: Any, ndim: int, names: str) -> int:
     """Return ``axis`` as a non-negative index into ``ndim`` dimensions, or raise.
 
@@ -66,9 +87,7 @@ def normalise_axis(axis: Any, ndim: int, names: str) -> int:
     ...
     ValueError: axis must be an integer, got 1.0
     """
-    if isinstance(axis, bool) or not isinstance(axis, Integral):
-        raise ValueError(f"axis must be an integer, got {axis!r}")
-    axis = int(axis)
+    axis = as_axis(axis)
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis {axis} is out of range for {names} with {ndim} dimension(s)")
     return axis % ndim
@@ -222,23 +241,14 @@ def as_distribution(x: ArrayLike, name: str, axis: Any) -> NDArray[np.float64]:
 
 
 def broadcast_pair(
-    p: NDArray[np.float64],
-    q: NDArray[np.float64],
-    names: tuple[str, str] = ("p", "q"),
-    axis: int | None = None,
+    p: NDArray[np.float64], q: NDArray[np.float64], names: tuple[str, str] = ("p", "q")
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Broadcast two arrays, raising a clear error if their shapes do not fit.
 
-    With ``axis`` given, the two arrays must also have the same number of
-    outcomes along that axis (broadcasting a single outcome is not allowed
-    there, since that would compare distributions over different sets).
+    For two distributions compared along an axis, :func:`distribution_pair`
+    also checks that they have the same outcomes.
     """
     a, b = names
-    if axis is not None and p.shape[axis] != q.shape[axis]:
-        raise ValueError(
-            f"{a} and {b} must have the same number of outcomes along axis {axis}; "
-            f"got {p.shape[axis]} and {q.shape[axis]} (shapes {p.shape} and {q.shape})"
-        )
     try:
         return np.broadcast_arrays(p, q)  # type: ignore[return-value]
     except ValueError:

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from klbook._validation import (
+    as_axis,
     as_counts,
     as_distribution,
     as_real_array,
@@ -47,13 +48,6 @@ __all__ = [
 ]
 
 Result = float | NDArray[np.float64]
-
-
-def _check_axis(axis: Any) -> int:
-    """Return ``axis`` as an int, or raise ValueError if it is not an integer (or is a bool)."""
-    if isinstance(axis, bool) or not isinstance(axis, Integral):
-        raise ValueError(f"axis must be an integer, got {axis!r} ({type(axis).__name__})")
-    return int(axis)
 
 
 def _sum_shift(n: int) -> int:
@@ -122,7 +116,7 @@ def expected_value(values: ArrayLike, probs: ArrayLike, *, axis: int = -1) -> Re
     >>> expected_value([[0, 1], [1, 1]], [0.25, 0.75])  # two functions, one P
     array([0.75, 1.  ])
     """
-    axis = _check_axis(axis)
+    axis = as_axis(axis)
     pa = as_distribution(probs, "probs", axis)
     va = as_real_array(values, "values")
     try:
@@ -199,7 +193,7 @@ def cumulative_mean(values: ArrayLike, *, axis: int = -1) -> NDArray[np.float64]
     >>> cumulative_mean([1.5e308, 1.7e308, -1.7e308]).tolist()  # no overflow to inf
     [1.5e+308, 1.6e+308, 5e+307]
     """
-    axis = _check_axis(axis)
+    axis = as_axis(axis)
     va = as_real_array(values, "values")
     if va.ndim == 0:
         raise ValueError("values must have at least one dimension, got a scalar")

@@ -21,14 +21,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from numbers import Integral
 from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
-from klbook._validation import as_distribution, as_real_array, log_base, scalar_or_array
+from klbook._validation import (
+    as_distribution,
+    as_real_array,
+    is_axis_index,
+    log_base,
+    scalar_or_array,
+)
 
 __all__ = [
     "GaussianFit",
@@ -84,10 +89,6 @@ def _broadcast(arrays: Sequence[NDArray[np.float64]], names: Sequence[str]) -> l
         raise ValueError(f"the shapes do not broadcast: {shapes}") from None
 
 
-def _is_axis_int(a: object) -> bool:
-    return isinstance(a, Integral) and not isinstance(a, bool)
-
-
 def _check_axis(axis: object) -> Axis:
     """Return ``axis`` as None, an int or a tuple of ints, or raise ValueError.
 
@@ -97,9 +98,9 @@ def _check_axis(axis: object) -> Axis:
     """
     if axis is None:
         return None
-    if _is_axis_int(axis):
+    if is_axis_index(axis):
         return int(axis)  # type: ignore[call-overload]
-    if isinstance(axis, tuple | list) and all(_is_axis_int(a) for a in axis):
+    if isinstance(axis, tuple | list) and all(is_axis_index(a) for a in axis):
         return tuple(int(a) for a in axis)
     raise ValueError(
         f"axis must be None, an integer or a tuple of integers, got {axis!r} "

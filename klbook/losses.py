@@ -30,7 +30,7 @@ from typing import Literal, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from klbook._validation import SUM_TOLERANCE, scalar_or_array
+from klbook._validation import SUM_TOLERANCE, normalise_axis, scalar_or_array
 
 __all__ = [
     "cross_entropy_loss",
@@ -65,14 +65,6 @@ def _as_logits(logits: ArrayLike) -> NDArray[np.float64]:
     if arr.ndim == 0:
         raise ValueError("logits must have a class axis (at least one dimension), got a scalar")
     return arr.astype(np.float64, copy=False)
-
-
-def _normalise_axis(axis: int, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
-        raise ValueError(f"axis must be an integer, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis {axis} is out of range for logits with {ndim} dimension(s)")
-    return int(axis) % ndim
 
 
 def _row_max(arr: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
@@ -163,7 +155,7 @@ def logsumexp(logits: ArrayLike, axis: int = -1) -> Result:
     0.0
     """
     arr = _as_logits(logits)
-    ax = _normalise_axis(axis, arr.ndim)
+    ax = normalise_axis(axis, arr.ndim, "logits")
     m = _row_max(arr, ax)
     e = _shifted(arr, m)
     np.exp(e, out=e)
@@ -207,7 +199,7 @@ def log_softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     array([     0., -10000., -20000.])
     """
     arr = _as_logits(logits)
-    ax = _normalise_axis(axis, arr.ndim)
+    ax = normalise_axis(axis, arr.ndim, "logits")
     m = _row_max(arr, ax)
     shifted = _shifted(arr, m)
     log_norm = np.log(np.sum(np.exp(shifted), axis=ax, keepdims=True))
@@ -258,7 +250,7 @@ def softmax(logits: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     array([1., 0.])
     """
     arr = _as_logits(logits)
-    ax = _normalise_axis(axis, arr.ndim)
+    ax = normalise_axis(axis, arr.ndim, "logits")
     m = _row_max(arr, ax)
     e = _shifted(arr, m)
     np.exp(e, out=e)

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import xlog1py, xlogy
 
 from klbook._validation import (
+    TINY_PROBABILITY,
     as_probabilities,
     broadcast_pair,
     distribution,
@@ -36,9 +37,6 @@ __all__ = [
 ]
 
 Result = float | NDArray[np.float64]
-
-#: Below this, a probability in a denominator could make a ratio overflow.
-_TINY = 1e-300
 
 
 def _dot_last(a: NDArray[np.float64], b: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
@@ -205,7 +203,7 @@ def kl_divergence(
     """
     scale = log_base(base)
     pa, qa, ax, pmin, qmin = distribution_pair(p, q, axis)
-    if qmin >= _TINY:
+    if qmin >= TINY_PROBABILITY:
         # Every ratio p/q is finite (p <= 1), so log(p/q) needs one division and one log.
         with np.errstate(divide="ignore", under="ignore"):
             log_ratio = np.divide(pa, qa)
@@ -378,7 +376,7 @@ def _kl_term(
         small = np.abs(e) < _G_SERIES_RADIUS
         series = b * np.polyval(np.append(_G_SERIES, [0.0, 0.0]), np.where(small, e, 0.0))
         # a/b would overflow for a tiny b: subtract logs there instead.
-        log_ratio = np.where(b >= _TINY, np.log(a / b), np.log(a) - np.log(b))
+        log_ratio = np.where(b >= TINY_PROBABILITY, np.log(a / b), np.log(a) - np.log(b))
         closed = np.where(a > 0.0, a * log_ratio, 0.0) - d
     out = np.where(small, series, closed)
     out = np.where(b == 0.0, np.where(a > 0.0, np.inf, 0.0), out)

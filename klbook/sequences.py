@@ -11,7 +11,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import xlog1py, xlogy
 
-from klbook._validation import as_counts, as_probabilities, log_base, scalar_or_array
+from klbook._validation import (
+    TINY_PROBABILITY,
+    as_counts,
+    as_probabilities,
+    log_base,
+    scalar_or_array,
+)
 
 __all__ = ["log_likelihood_ratio", "sequence_log_prob"]
 
@@ -158,10 +164,6 @@ def log_likelihood_ratio(
     return scalar_or_array(_accurate_llr(ka, na, p, q, llr) / scale)
 
 
-#: Below this a heads probability could make (p − q)/q overflow.
-_TINY = 1e-300
-
-
 def _accurate_llr(
     ka: NDArray[np.int64],
     na: NDArray[np.int64],
@@ -183,7 +185,7 @@ def _accurate_llr(
     pa = np.asarray(p, dtype=np.float64)
     qa = np.asarray(q, dtype=np.float64)
     ka, na, pa, qa = np.broadcast_arrays(ka, na, pa, qa)
-    inner = (pa > 0) & (pa < 1) & (qa >= _TINY) & (qa < 1)
+    inner = (pa > 0) & (pa < 1) & (qa >= TINY_PROBABILITY) & (qa < 1)
     if not inner.any():
         return llr
     with np.errstate(all="ignore"):

@@ -36,10 +36,11 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from klbook._validation import (
+    TINY_PROBABILITY,
     as_counts,
     as_distribution,
     as_probabilities,
-    broadcast_pair,
+    distribution_pair,
     log_base,
     scalar_or_array,
 )
@@ -68,10 +69,6 @@ _BLOCK_VALUES = 2**18
 
 
 # ---------------------------------------------------------------- validation
-
-
-#: Below this a probability in a denominator could make a ratio overflow.
-_TINY = 1e-300
 
 
 def _check_rng(rng: Any) -> np.random.Generator:
@@ -403,9 +400,7 @@ def multinomial_llr(
     if raw.ndim == 0:
         raise ValueError("counts must be a count vector (at least one dimension), got a scalar")
     ca = as_counts(raw, "counts").astype(np.float64)
-    pa = as_distribution(p, "p", -1)
-    qa = as_distribution(q, "q", -1)
-    pa, qa = broadcast_pair(pa, qa, axis=-1)
+    pa, qa = np.broadcast_arrays(*distribution_pair(p, q, -1)[:2])
     if ca.shape[-1] != pa.shape[-1]:
         raise ValueError(
             f"counts has {ca.shape[-1]} outcomes but p and q have {pa.shape[-1]}; "
@@ -425,7 +420,9 @@ def multinomial_llr(
     # Σ c_i log(p_i/q_i) term by term, not log P − log Q: each of those is about
     # N times larger than their difference when p ≈ q, and subtracting them loses digits.
     with np.errstate(all="ignore"):
-        ratio = np.where(qa >= _TINY, log_ratio(pa, qa, pa - qa), np.log(pa) - np.log(qa))
+        ratio = np.where(
+            qa >= TINY_PROBABILITY, log_ratio(pa, qa, pa - qa), np.log(pa) - np.log(qa)
+        )
         terms = np.where(seen, ca * ratio, 0.0)
     return scalar_or_array(np.sum(terms, axis=-1) / scale)
 
@@ -470,9 +467,7 @@ def llr_variance(p: ArrayLike, q: ArrayLike, *, base: float | None = None) -> Re
     inf
     """
     scale = log_base(base)
-    pa = as_distribution(p, "p", -1)
-    qa = as_distribution(q, "q", -1)
-    pa, qa = broadcast_pair(pa, qa, axis=-1)
+    pa, qa = np.broadcast_arrays(*distribution_pair(p, q, -1)[:2])
     counted = pa > 0
     infinite = np.any(counted & (qa == 0), axis=-1)
     safe_q = np.where(counted & (qa > 0), qa, 1.0)
