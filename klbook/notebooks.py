@@ -19,7 +19,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-__all__ = ["coalesce_streams", "execute_notebook", "main", "strip_execution_metadata"]
+__all__ = [
+    "coalesce_streams",
+    "execute_notebook",
+    "main",
+    "strip_execution_metadata",
+    "write_executed",
+]
 
 #: Environment every kernel gets, so that outputs do not depend on the caller.
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
@@ -106,10 +112,44 @@ def execute_notebook(
         resources={"metadata": {"path": str(src.parent.resolve())}},
     )
     client.execute(env=env)
+    write_executed(nb, Path(out) if out is not None else src)
+    return nb
+
+
+def write_executed(nb: nbformat.NotebookNode, path: str | os.PathLike[str]) -> None:
+    """Write an executed notebook as ``make refresh`` stores it.
+
+    Drops per-cell execution timestamps, merges stream pieces, then writes
+    with nbformat. A stored chapter read and passed through this function
+    must come out byte for byte the same; the tests check that, so that the
+    only thing a refresh can change is what the kernel outputs (which nbval
+    compares, figures included).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The notebook, with its outputs; it is modified in place.
+    path : path-like
+        Where to write it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> cell = new_code_cell("print('ab')", execution_count=1)
+    >>> cell.metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}
+    >>> cell.outputs = [new_output("stream", name="stdout", text="a"),
+    ...                 new_output("stream", name="stdout", text="b")]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "nb.ipynb"
+    ...     write_executed(new_notebook(cells=[cell]), path)
+    ...     stored = nbformat.read(path, as_version=4).cells[0]
+    >>> stored.metadata, [out.text for out in stored.outputs]
+    ({}, ['ab'])
+    """
     strip_execution_metadata(nb)
     coalesce_streams(nb)
-    nbformat.write(nb, Path(out) if out is not None else src)
-    return nb
+    nbformat.write(nb, Path(path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -167,3 +167,16 @@ def test_importing_klbook_stays_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "", f"import klbook pulls in {proc.stdout.strip()}"
+
+
+def test_nbformat_imports_without_compiling_a_uri_grammar():
+    # jsonschema >= 4.24 makes jupyter-events install rfc3987-syntax, whose import builds a
+    # Lark parser: seconds in every process that reads a notebook (requirements.txt).
+    import subprocess
+    import sys
+
+    probe = "import sys, nbformat; print('rfc3987_syntax' in sys.modules, 'lark' in sys.modules)"
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert proc.stdout.split() == ["False", "False"], proc.stdout
