@@ -237,8 +237,11 @@ class Visit:
     mjx_containers: int = 0
     raw_tex: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
-    #: How far the page scrolls sideways at phone width (0: not at all).
+    #: How far the page scrolls sideways at desktop and at phone width (0: not at all).
+    desktop_overflow: int = 0
     phone_overflow: int = 0
+    #: Screenshots taken at desktop width during the visit (see SCREENSHOT_PAGES).
+    screenshots: list[Path] = field(default_factory=list)
     #: Links and anchors read from the page (see _INSPECT), as paths relative to the site.
     links: dict = field(default_factory=dict)
 
@@ -295,6 +298,37 @@ _INSPECT = r"""async () => {
 }"""
 
 
+def _screenshot_chapter() -> str:
+    """The first chapter with a figure (the most telling page to look at)."""
+    for path in CHAPTER_PAGES:
+        notebook = (ROOT / path).with_suffix(".ipynb")
+        if notebook.is_file() and '"image/png"' in notebook.read_text(encoding="utf-8"):
+            return path
+    return CHAPTER_PAGES[0]
+
+
+#: Pages photographed for people to look at, by the name of their screenshots.
+SCREENSHOT_PAGES = {PAGES[0]: "landing", _screenshot_chapter(): "chapter"}
+
+
+def _take_screenshots(page, name: str, device: str) -> list[Path]:
+    """The page as first seen, then its first figure with the text around it, or its
+    whole length if it has no figure; written to _build/screenshots."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    first = SCREENSHOTS / f"{name}-{device}.png"
+    page.screenshot(path=first)
+    figure = page.locator("article .cell_output img").first
+    if figure.count():
+        figure.evaluate("img => img.scrollIntoView({block: 'center'})")
+        second = SCREENSHOTS / f"{name}-figure-{device}.png"
+        page.screenshot(path=second)
+        page.evaluate("window.scrollTo(0, 0)")
+    else:
+        second = SCREENSHOTS / f"{name}-{device}-full.png"
+        page.screenshot(path=second, full_page=True)
+    return [first, second]
+
+
 def _visit(context, recorder: Recorder, path: str) -> Visit:
     visit = Visit(path)
     page = context.new_page()
@@ -321,6 +355,9 @@ def _visit(context, recorder: Recorder, path: str) -> Visit:
     page.evaluate(_WAIT_FOR_MATH)
     page.wait_for_load_state("networkidle")
     found = page.evaluate(_INSPECT)
+    visit.desktop_overflow = page.evaluate(_OVERFLOW)
+    if path in SCREENSHOT_PAGES:
+        visit.screenshots = _take_screenshots(page, SCREENSHOT_PAGES[path], "desktop")
     # The same page on a phone: nothing may make the whole page scroll sideways.
     page.set_viewport_size(PHONE)
     visit.phone_overflow = page.evaluate(_OVERFLOW)
@@ -426,10 +463,13 @@ def test_math_is_typeset(visits, path: str) -> None:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_fits_a_phone_screen(visits, path: str) -> None:
+def test_page_fits_a_desktop_and_a_phone_screen(visits, path: str) -> None:
     """Wide equations, code and tables scroll in their own boxes, not the whole page."""
-    overflow = visits[path].phone_overflow
-    assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {PHONE['width']}px"
+    for overflow, width in [
+        (visits[path].desktop_overflow, DESKTOP["width"]),
+        (visits[path].phone_overflow, PHONE["width"]),
+    ]:
+        assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
 
 
 def test_pages_with_math_exist(visits) -> None:
@@ -643,40 +683,24 @@ def test_figures_are_opaque_in_dark_mode(new_context) -> None:
 # --------------------------------------------------------------------------- screenshots
 
 
-def _screenshot_chapter() -> str:
-    """The first chapter with a figure (the most telling page to look at)."""
-    for path in CHAPTER_PAGES:
-        notebook = (ROOT / path).with_suffix(".ipynb")
-        if notebook.is_file() and '"image/png"' in notebook.read_text(encoding="utf-8"):
-            return path
-    return CHAPTER_PAGES[0]
+def test_screenshots_at_desktop_width(visits) -> None:
+    """Taken during the visits above (no second typesetting), for people to look at."""
+    shots = [shot for path in SCREENSHOT_PAGES for shot in visits[path].screenshots]
+    assert len(shots) == 2 * len(SCREENSHOT_PAGES)
+    for shot in shots:
+        assert shot.stat().st_size > 10_000, f"{shot.name} is nearly empty"
 
 
-@pytest.mark.parametrize(("device", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])
-def test_screenshots(new_context, device: str, viewport: dict) -> None:
-    """Landing page and one chapter at desktop and phone width, for people to look at."""
-    options = {"viewport": viewport}
-    if device == "phone":
-        options |= {"device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-    context, _ = new_context(**options)
+def test_screenshots_on_a_phone(new_context) -> None:
+    """The same pages on an emulated phone: high-density screen, touch, mobile layout."""
+    context, _ = new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    chapter = _screenshot_chapter()
-    for name, path in [("landing", PAGES[0]), ("chapter", chapter)]:
+    for path, name in SCREENSHOT_PAGES.items():
         page.goto(path)
         page.evaluate(_WAIT_FOR_MATH)
         page.wait_for_load_state("networkidle")
-        # No page may need sideways scrolling (wide code and tables scroll in their boxes).
         overflow = page.evaluate(_OVERFLOW)
-        assert overflow <= 1, f"{path} at {device} width scrolls sideways by {overflow}px"
-        out = SCREENSHOTS / f"{name}-{device}.png"
-        page.screenshot(path=out)
-        assert out.stat().st_size > 10_000
-    # The chapter's first figure, with the text around it.
-    figure = page.locator("article .cell_output img").first
-    if figure.count():
-        figure.evaluate("img => img.scrollIntoView({block: 'center'})")
-        page.screenshot(path=SCREENSHOTS / f"chapter-figure-{device}.png")
-    page.goto(PAGES[0])
-    page.screenshot(path=SCREENSHOTS / f"landing-{device}-full.png", full_page=True)
+        assert overflow <= 1, f"{path} on a phone scrolls sideways by {overflow}px"
+        for shot in _take_screenshots(page, name, "phone"):
+            assert shot.stat().st_size > 10_000, f"{shot.name} is nearly empty"
     page.close()
