@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import matplotlib as mpl
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from klbook.plotting import COLORS, DIVERGING_CMAP, PALETTE, SEQUENTIAL_CMAP, use_book_style
@@ -54,3 +56,36 @@ def test_figures_have_an_opaque_white_background(styled):
 def test_use_book_style_outside_ipython_is_harmless(styled):
     use_book_style()  # a second call, no IPython: must not raise
     assert mpl.rcParams["savefig.transparent"] is False
+
+
+@pytest.fixture
+def ipython_shell():
+    """An IPython shell for this test only, as a notebook kernel has."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        yield shell
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_inline_figures_are_whole_untagged_and_keep_a_margin(styled, ipython_shell):
+    from PIL import Image
+
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(4.0, 3.0))
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set(title="A title", xlabel="x label", ylabel="y label")
+    ax.legend()
+    data, _ = ipython_shell.display_formatter.format(fig, include=["image/png"])
+    png = data["image/png"]
+    image = Image.open(io.BytesIO(base64.b64decode(png) if isinstance(png, str) else png))
+    # The whole figure at the book's dpi: no "tight" crop (which costs a second draw).
+    assert image.size == (400, 300)
+    assert "Software" not in image.info
+    # Constrained layout keeps every label inside, with a white margin round the ink.
+    ink = np.asarray(image.convert("L")) < 250
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    margins = [rows[0], image.size[1] - 1 - rows[-1], cols[0], image.size[0] - 1 - cols[-1]]
+    assert min(margins) >= 4, f"ink within {min(margins)} px of the edge: {margins}"
