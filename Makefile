@@ -12,6 +12,10 @@ PORT ?= 8000
 SUBMISSIONS ?= submissions
 
 export PYTHONHASHSEED := 0
+# Let Python cache compiled modules even where the shell says not to: without the cache
+# every pytest process re-rewrites the asserts of ~150 test and plugin modules and every
+# kernel recompiles klbook (3.4 s of the 10.5 s a bare collection takes here).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help env book test test-fast lint refresh lab serve clean student grade bench
 
