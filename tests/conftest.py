@@ -89,3 +89,30 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
             result.write_text(json.dumps(record), encoding="utf-8")
         record = json.loads(result.read_text(encoding="utf-8"))
     return BuiltSite(source, source / "_build" / "html", record["returncode"], record["log"])
+
+
+#: The order in which `make test` hands test files to its pytest-xdist workers
+#: (--dist loadfile --no-loadscope-reorder): the longest first, each on a worker of its
+#: own, then the many short files that fill the workers' last minutes evenly. The
+#: strict build's own test comes late: it would only wait for the build the browser
+#: tests start. Files not named keep their collection order, after these.
+SCHEDULE = (
+    "tests/test_browser.py",
+    "tests/test_coursework.py",
+    "chapters/*.ipynb",
+    "tests/test_notebooks.py",
+    "tests/test_project.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the items file by file as SCHEDULE says (a stable sort: nothing else moves)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.path)).resolve()
+        for i, pattern in enumerate(SCHEDULE):
+            if path.is_relative_to(ROOT) and path.relative_to(ROOT).match(pattern):
+                return i
+        return len(SCHEDULE)
+
+    items.sort(key=rank)
