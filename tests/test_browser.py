@@ -624,12 +624,13 @@ def test_next_and_previous_follow_the_table_of_contents(visits, page) -> None:
         assert _site_path(visits[after].links["prev"]) == before, f"previous of {after}"
     assert visits[PAGES[0]].links["prev"] is None
     assert visits[PAGES[-1]].links["next"] is None
-    # And a reader's click does follow it.
-    page.goto(CHAPTER_PAGES[0])
+    # And a reader's click does follow it (between the two last, lightest pages).
+    before, after = PAGES[-2:]
+    page.goto(before)
     page.locator(".prev-next-area a.right-next").click()
-    page.wait_for_url(f"**/{CHAPTER_PAGES[1]}")
+    page.wait_for_url(f"**/{after}")
     page.locator(".prev-next-area a.left-prev").click()
-    page.wait_for_url(f"**/{CHAPTER_PAGES[0]}")
+    page.wait_for_url(f"**/{before}")
 
 
 def test_citations_link_to_the_references_page(visits, page) -> None:
