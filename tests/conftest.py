@@ -99,6 +99,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 SCHEDULE = (
     "tests/test_browser.py",
     "tests/test_coursework.py",
+    "tests/test_student_runs.py",
     "chapters/*.ipynb",
     "tests/test_notebooks.py",
     "tests/test_project.py",
