@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root and one strict build of the book per session."""
+"""Shared fixtures: the repository root, one strict build of the book and one student
+release per session, and the order in which `make test` runs the test files."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from klbook.coursework import Release
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -89,6 +94,14 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
             result.write_text(json.dumps(record), encoding="utf-8")
         record = json.loads(result.read_text(encoding="utf-8"))
     return BuiltSite(source, source / "_build" / "html", record["returncode"], record["log"])
+
+
+@pytest.fixture(scope="session")
+def student_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """One student release of every chapter (``make student``), read by the coursework tests."""
+    from klbook import coursework  # imports nbconvert: only for the tests that need it
+
+    return coursework.release(CHAPTERS, tmp_path_factory.mktemp("release") / "student", root=ROOT)
 
 
 #: The order in which `make test` hands test files to its pytest-xdist workers

@@ -117,11 +117,7 @@ def _secret_lines(nb: nbformat.NotebookNode) -> set[str]:
 # --- Fixtures -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def student_release(tmp_path_factory: pytest.TempPathFactory) -> cw.Release:
-    """One student release of every chapter, shared by the tests of this module."""
-    out = tmp_path_factory.mktemp("release") / "student"
-    return cw.release(CHAPTERS, out, root=ROOT)
+# ``student_release``: one release of every chapter, from tests/conftest.py.
 
 
 def _student(release: cw.Release, chapter: Path) -> nbformat.NotebookNode:

@@ -16,14 +16,7 @@ from nbclient import NotebookClient
 from klbook import coursework as cw
 from klbook.notebooks import KERNEL_ENV
 
-from .test_coursework import CHAPTER_IDS, CHAPTERS, ROOT, _labels, _stub_cells, _student, _texts
-
-
-@pytest.fixture(scope="module")
-def student_release(tmp_path_factory: pytest.TempPathFactory) -> cw.Release:
-    """One student release of every chapter, shared by the tests of this module."""
-    return cw.release(CHAPTERS, tmp_path_factory.mktemp("release") / "student", root=ROOT)
-
+from .test_coursework import CHAPTER_IDS, CHAPTERS, _labels, _stub_cells, _student, _texts
 
 #: The student notebooks run as in `make refresh`, except that figures are built but not
 #: rasterised: nbval already checks every figure of the same code, pixel for pixel, and
