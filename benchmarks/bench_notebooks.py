@@ -1,6 +1,7 @@
 """Each chapter under nbval against the floor notebook.
 
-The floor is a generated notebook (in a temporary folder) whose one cell
+The floor is a generated notebook (in a temporary folder, beside a copy of
+the chapters' ``conftest.py``) whose one cell
 imports numpy, matplotlib and klbook: the least any chapter costs (a pytest
 process, a fresh kernel, the imports). Every chapter and the floor are run
 with the same command, ``pytest --nbval <notebook> -p no:xdist`` under the
@@ -11,12 +12,19 @@ To say what dominates, each run also writes a JUnit XML file (time per cell,
 kernel start included in the first cell's setup), and one extra round
 measures ``pytest --collect-only`` on the floor (the process and plugin
 start-up, no kernel) and ``python -X importtime`` of that start-up.
+
+Then ``chapter_profile.py`` runs each chapter once more, in a fresh process
+without a kernel, and splits what it costs beyond the floor into imports,
+figures (constrained layout, drawing, PNG encoding) and other code; the report
+sets that split against the excess the goal allows.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,12 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from chapter_profile import FLOOR_SOURCE
 from run import ROOT, VENV_BIN, Row, Section, fmt_time, median
 
 from klbook.notebooks import KERNEL_ENV
 
-#: The floor: kernel start and the imports every chapter makes, nothing else.
-FLOOR_SOURCE = "import numpy as np\nimport matplotlib.pyplot as plt\nimport klbook"
 GOAL = 1.5
 #: The kernels' environment: that of ``make refresh`` (klbook.notebooks), which
 #: stored the outputs. ``make`` exports ``MPLBACKEND=Agg``; a kernel that
@@ -50,7 +57,13 @@ class Runs:
 
 
 def write_floor(folder: Path) -> Path:
-    """Write the floor notebook into ``folder`` and return its path."""
+    """Write the floor notebook into ``folder`` and return its path.
+
+    The chapters' ``conftest.py`` is copied beside it, so that the floor pays
+    for the same pytest set-up as every chapter (it imports klbook in the
+    pytest process and sets the kernels' environment).
+    """
+    shutil.copy(ROOT / "chapters" / "conftest.py", folder / "conftest.py")
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell(FLOOR_SOURCE)
     cell.execution_count = 1  # stored, so nbval runs and compares it
@@ -151,6 +164,85 @@ def import_profile(notebook: Path) -> tuple[list[tuple[str, float]], list[tuple[
     return best(top, 6), best(own, 3)
 
 
+def profile_chapter(notebook: Path) -> dict:
+    """``chapter_profile.py`` on one chapter, in a fresh process: where its time goes."""
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("chapter_profile.py")), str(notebook)],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def _profile_notes(profiles: dict[Path, dict], excess_s: float, allowed_s: float) -> list[str]:
+    """The table of where each chapter's time goes, and what the goal would need."""
+    lines = [
+        "",
+        "Where each chapter's time goes beyond the floor: `benchmarks/chapter_profile.py`, "
+        "one run of each chapter in a fresh process, its code cells in an IPython shell with "
+        "the inline backend and no kernel (so no messaging). Imports are the first cell's "
+        "statements beyond the floor's, timed one by one; a figure's display is the inline "
+        "backend's `print_figure`, split into matplotlib's constrained layout "
+        "(`ConstrainedLayoutEngine.execute`), the drawing (`Figure.draw` less the layout) "
+        "and the PNG encoding (`PIL.Image.save`); text objects counts every `Text` artist, "
+        "tick labels included.",
+        "",
+        "| chapter | first cell beyond the floor (imports, style) | figures (text objects each) | "
+        "building the figures | showing them | of which layout | drawing | PNG encoding | "
+        "cells without a figure |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    sums = dict.fromkeys(("imports", "build", "display", "layout", "draw", "png", "other"), 0.0)
+    for nb, p in profiles.items():
+        heavy = [(stmt, s) for stmt, s in p["imports"] if s >= 0.05]
+        imported = sum(s for _, s in p["imports"]) + p["setup_s"]
+        part = {
+            "imports": imported,
+            "build": p["building_s"],
+            "display": p["display_s"],
+            "layout": p["layout_s"],
+            "draw": p["draw_s"],
+            "png": p["png_s"],
+            "other": p["other_cells_s"],
+        }
+        for key, value in part.items():
+            sums[key] += value
+        named = ", ".join(f"`{stmt}` {fmt_time(s)}" for stmt, s in heavy) or "none over 50 ms"
+        lines.append(
+            f"| {nb.stem} | {fmt_time(imported)} ({named}) | {p['figures']} "
+            f"({', '.join(map(str, p['texts']))}) | {fmt_time(p['building_s'])} | "
+            f"{fmt_time(p['display_s'])} | "
+            f"{fmt_time(p['layout_s'])} | {fmt_time(p['draw_s'])} | {fmt_time(p['png_s'])} | "
+            f"{fmt_time(p['other_cells_s'])} |"
+        )
+    figures = sum(p["figures"] for p in profiles.values())
+    lines.append(
+        f"| all | {fmt_time(sums['imports'])} | {figures} | {fmt_time(sums['build'])} | "
+        f"{fmt_time(sums['display'])} | "
+        f"{fmt_time(sums['layout'])} | {fmt_time(sums['draw'])} | {fmt_time(sums['png'])} | "
+        f"{fmt_time(sums['other'])} |"
+    )
+    content = sums["imports"] + sums["build"] + sums["display"] + sums["other"]
+    drawn = sums["build"] + sums["display"]
+    lines += [
+        "",
+        f"Against the goal: the chapters together cost {fmt_time(excess_s)} more than "
+        f"{len(profiles)} floors, and the goal allows {fmt_time(allowed_s)} more. Measured "
+        f"without a kernel, their own work comes to {fmt_time(content)}: imports "
+        f"{fmt_time(sums['imports'])}, the {figures} figures {fmt_time(drawn)} "
+        f"({fmt_time(drawn / max(figures, 1))} each: building "
+        f"{fmt_time(sums['build'])}, showing {fmt_time(sums['display'])}, of which constrained "
+        f"layout {fmt_time(sums['layout'])}), the cells without a figure "
+        f"{fmt_time(sums['other'])}; the remaining {fmt_time(max(excess_s - content, 0.0))} "
+        "is what nbval and the kernel add per cell and per output (larger notebooks to read, "
+        "messages, comparisons) over the floor's one cell.",
+    ]
+    return lines
+
+
 def collect_once(floor: Path, times: list[float]) -> None:
     """Time ``pytest --collect-only`` on the floor: start-up without a kernel."""
     t0 = time.perf_counter()
@@ -189,6 +281,7 @@ def run(quick: bool = False) -> Section:
                 else:
                     run_once(step, tmp, runs[step])
         imports, own = import_profile(floor)
+        profiles = {nb: profile_chapter(nb) for nb in chapters}
 
     floor_s = median(runs[floor].wall)
     for nb in chapters:
@@ -238,7 +331,9 @@ def run(quick: bool = False) -> Section:
         "<notebook> -p no:xdist -q` from the repository root (so the project's nbval options "
         "and sanitizers apply), with the kernel environment of `make refresh` "
         f"(`{' '.join(f'{k}={v}' for k, v in KERNEL_ENV.items())}`). Floor notebook: one cell, "
-        f"`{FLOOR_SOURCE.replace(chr(10), '; ')}`. Wall time of the whole process, median of "
+        f"`{FLOOR_SOURCE.replace(chr(10), '; ')}`, in a temporary folder with a copy of "
+        "`chapters/conftest.py`, so that it pays for the same pytest set-up. Wall time of "
+        "the whole process, median of "
         f"{repeats} interleaved rounds (the floor runs before every second chapter, "
         f"{len(runs[floor].wall)} floor runs in all).",
         "",
@@ -279,6 +374,9 @@ def run(quick: bool = False) -> Section:
         + ", ".join(f"`{name}` {fmt_time(s)}" for name, s in own)
         + ".",
     ]
+    notes += _profile_notes(
+        profiles, total - len(chapters) * floor_s, (GOAL - 1) * len(chapters) * floor_s
+    )
     return section
 
 
