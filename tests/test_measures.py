@@ -20,6 +20,7 @@ from klbook import (
     cross_entropy,
     entropy,
     kl_divergence,
+    measures,
 )
 
 LN2 = math.log(2)
@@ -452,3 +453,111 @@ def test_tiny_model_probabilities_take_the_overflow_safe_path():
     assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-12)
     assert kl_divergence([0.0, 1.0], [1e-310, 1 - 1e-310]) == pytest.approx(0.0, abs=1e-300)
     assert cross_entropy(p, q) == pytest.approx(expected + LN2, rel=1e-12)
+
+
+# --- the fused path for large batches ------------------------------------------
+
+
+def _large_batch(seed: int = 7, rows: int = 300, outcomes: int = 300):
+    """Rows of p with zeros in every third row (0 · log 0), and rows of q without zeros."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(outcomes), rows)
+    p[::3, : outcomes // 2] = 0.0
+    p[::3] /= p[::3].sum(axis=-1, keepdims=True)
+    q = rng.dirichlet(np.ones(outcomes), rows)
+    assert p.size >= measures.FUSED_MIN_ENTRIES  # the batch takes the fused path
+    return p, q
+
+
+@pytest.mark.parametrize("block", [measures.BLOCK_ENTRIES, 1000, 299])  # many rows, few, one
+def test_fused_path_gives_the_general_paths_bits(block, monkeypatch):
+    p, q = _large_batch()
+    q[5, 7] = 0.0  # p > 0 there: cross-entropy is +inf in row 5
+    q[5] /= q[5].sum()
+    monkeypatch.setattr(measures, "BLOCK_ENTRIES", block)
+    assert measures._fused_log_dot(p, q) is not None  # the batch passes the fused checks
+    fused = (entropy(p), cross_entropy(p, q), entropy(p, base=2), cross_entropy(p, q, base=2))
+    monkeypatch.setattr(measures, "FUSED_MIN_ENTRIES", math.inf)
+    general = (entropy(p), cross_entropy(p, q), entropy(p, base=2), cross_entropy(p, q, base=2))
+    for a, b in zip(fused, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.isinf(fused[1][5]) and np.isfinite(np.delete(fused[1], 5)).all()
+    np.testing.assert_allclose(fused[0], scipy.stats.entropy(p, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.delete(fused[1], 5),
+        -scipy.special.xlogy(np.delete(p, 5, 0), np.delete(q, 5, 0)).sum(-1),
+        rtol=1e-12,
+    )
+
+
+def test_fused_path_for_one_long_distribution_returns_a_float():
+    p, _ = _large_batch(rows=1, outcomes=measures.FUSED_MIN_ENTRIES)
+    h = entropy(p[0])
+    assert isinstance(h, float)
+    assert h == pytest.approx(scipy.stats.entropy(p[0]), rel=1e-12)
+
+
+def _corrupt(arr: np.ndarray, how: str) -> np.ndarray:
+    """One bad entry in the last block of rows, the rest still distributions."""
+    arr = arr.copy()
+    if how == "nan":
+        arr[-1, 3] = np.nan
+    elif how == "inf":
+        arr[-1, 3] = np.inf
+    elif how == "negative":  # the row still sums to one
+        arr[-1, 3] -= 0.5
+        arr[-1, 4] += 0.5
+    else:  # "sum": off one by more than the tolerance
+        arr[-1, 3] += 1e-6
+    return arr
+
+
+@pytest.mark.parametrize("how", ["nan", "inf", "negative", "sum"])
+@pytest.mark.parametrize("which", ["p", "q"])
+def test_fused_path_raises_the_general_paths_error(how, which, monkeypatch):
+    p, q = _large_batch()
+    if which == "p":
+        p = _corrupt(p, how)
+    else:
+        q = _corrupt(q, how)
+    calls = [lambda: cross_entropy(p, q)] + ([lambda: entropy(p)] if which == "p" else [])
+    for call in calls:
+        with pytest.raises(ValueError) as fused:
+            call()
+        monkeypatch.setattr(measures, "FUSED_MIN_ENTRIES", math.inf)
+        with pytest.raises(ValueError) as general:
+            call()
+        monkeypatch.undo()
+        assert str(fused.value) == str(general.value)
+        assert str(fused.value).startswith(which)
+
+
+def test_fused_path_is_taken_only_where_it_applies():
+    p, q = _large_batch()
+    assert measures._fusable(-1, p, q) and measures._fusable(1, p)
+    assert not measures._fusable(0, p, q)  # outcomes on another axis
+    assert not measures._fusable(-1, p, q[:1])  # broadcasting
+    assert not measures._fusable(-1, np.asfortranarray(p))
+    assert not measures._fusable(-1, p.astype(np.float32))
+    assert not measures._fusable(-1, p.tolist())
+    assert not measures._fusable(-1, np.ma.masked_array(p))
+    assert not measures._fusable(-1, p[:10])  # small: the general path is as fast
+    assert not measures._fusable(np.int64(-1), p)  # axis checks stay with the general path
+
+
+@pytest.mark.parametrize(
+    "block, expected",
+    [
+        ([[0.25, 0.75], [0.5, 0.5]], 0.25),
+        ([[1.0, 0.0]], 0.0),
+        ([[1.0, -0.0]], 0.0),  # a signed zero is a zero probability
+        ([[np.nan, 1.0]], None),
+        ([[np.inf, 1.0]], None),
+        ([[1.5, -0.5]], None),  # sums to one, but negative
+        ([[0.5, 0.5 + 1e-6]], None),
+    ],
+)
+def test_rows_minimum_is_the_fused_paths_quick_check(block, expected):
+    from klbook._validation import rows_minimum
+
+    assert rows_minimum(np.array(block), 1e-8) == expected
