@@ -47,11 +47,17 @@ def _dot_last(a: NDArray[np.float64], b: NDArray[np.float64], axis: int) -> NDAr
 
 
 def _log_where_positive(
-    x: NDArray[np.float64], weights: NDArray[np.float64], weights_min: float
+    x: NDArray[np.float64],
+    weights: NDArray[np.float64],
+    weights_min: float,
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
-    """Return log x, with 0 wherever ``weights`` is 0 (0 · log 0 and 0 · log(0/q) count as 0)."""
+    """Return log x, with 0 wherever ``weights`` is 0 (0 · log 0 and 0 · log(0/q) count as 0).
+
+    With ``out`` given, the logs are written there (it must have x's shape).
+    """
     with np.errstate(divide="ignore"):
-        out = np.log(x)
+        out = np.log(x, out=out)
     if weights_min == 0.0:
         np.copyto(out, 0.0, where=np.broadcast_to(weights == 0.0, out.shape))
     return out
@@ -99,12 +105,8 @@ def _fused_log_dot(p: ArrayLike, x: ArrayLike) -> NDArray[np.float64] | None:
         p_smallest = rows_minimum(pb, tolerance)
         if p_smallest is None or (x is not p and rows_minimum(xb, tolerance) is None):
             return None
-        logs = log_x[: len(pb)]
-        with np.errstate(divide="ignore"):
-            np.log(xb, out=logs)
-        if p_smallest == 0.0:
-            np.copyto(logs, 0.0, where=pb == 0.0)
-        out[start : start + len(pb)] = np.vecdot(pb, logs)
+        logs = _log_where_positive(xb, pb, p_smallest, out=log_x[: len(pb)])
+        out[start : start + len(pb)] = _dot_last(pb, logs, -1)
     return out.reshape(p.shape[:-1])
 
 
