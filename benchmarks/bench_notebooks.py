@@ -195,35 +195,34 @@ def _profile_notes(profiles: dict[Path, dict], excess_s: float, allowed_s: float
         "cells without a figure |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    sums = dict.fromkeys(("imports", "build", "display", "layout", "draw", "png", "other"), 0.0)
+    # The timed parts after the first cell, in the order of the table's columns.
+    columns = {
+        "build": "building_s",
+        "display": "display_s",
+        "layout": "layout_s",
+        "draw": "draw_s",
+        "png": "png_s",
+        "other": "other_cells_s",
+    }
+    sums = dict.fromkeys(("imports", *columns), 0.0)
     for nb, p in profiles.items():
         heavy = [(stmt, s) for stmt, s in p["imports"] if s >= 0.05]
-        imported = sum(s for _, s in p["imports"]) + p["setup_s"]
-        part = {
-            "imports": imported,
-            "build": p["building_s"],
-            "display": p["display_s"],
-            "layout": p["layout_s"],
-            "draw": p["draw_s"],
-            "png": p["png_s"],
-            "other": p["other_cells_s"],
-        }
+        part = {"imports": sum(s for _, s in p["imports"]) + p["setup_s"]}
+        part |= {key: p[field] for key, field in columns.items()}
         for key, value in part.items():
             sums[key] += value
         named = ", ".join(f"`{stmt}` {fmt_time(s)}" for stmt, s in heavy) or "none over 50 ms"
         lines.append(
-            f"| {nb.stem} | {fmt_time(imported)} ({named}) | {p['figures']} "
-            f"({', '.join(map(str, p['texts']))}) | {fmt_time(p['building_s'])} | "
-            f"{fmt_time(p['display_s'])} | "
-            f"{fmt_time(p['layout_s'])} | {fmt_time(p['draw_s'])} | {fmt_time(p['png_s'])} | "
-            f"{fmt_time(p['other_cells_s'])} |"
+            f"| {nb.stem} | {fmt_time(part['imports'])} ({named}) | {p['figures']} "
+            f"({', '.join(map(str, p['texts']))}) | "
+            + " | ".join(fmt_time(part[key]) for key in columns)
+            + " |"
         )
     figures = sum(p["figures"] for p in profiles.values())
     lines.append(
-        f"| all | {fmt_time(sums['imports'])} | {figures} | {fmt_time(sums['build'])} | "
-        f"{fmt_time(sums['display'])} | "
-        f"{fmt_time(sums['layout'])} | {fmt_time(sums['draw'])} | {fmt_time(sums['png'])} | "
-        f"{fmt_time(sums['other'])} |"
+        f"| all | {fmt_time(sums['imports'])} | {figures} | "
+        + " | ".join(fmt_time(sums[key]) for key in columns)
+        + " |"
     )
     content = sums["imports"] + sums["build"] + sums["display"] + sums["other"]
     drawn = sums["build"] + sums["display"]
