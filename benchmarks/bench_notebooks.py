@@ -187,13 +187,15 @@ def _profile_notes(profiles: dict[Path, dict], excess_s: float, allowed_s: float
         "statements beyond the floor's, timed one by one; a figure's display is the inline "
         "backend's `print_figure`, split into matplotlib's constrained layout "
         "(`ConstrainedLayoutEngine.execute`), the drawing (`Figure.draw` less the layout) "
-        "and the PNG encoding (`PIL.Image.save`); text objects counts every `Text` artist, "
-        "tick labels included.",
+        "and the PNG encoding (`PIL.Image.save`); mathtext, the typesetting of `$...$` "
+        "labels (`MathTextParser.parse`, log axes' `10^k` tick labels included), cuts "
+        "across the layout and the drawing. Text objects counts every `Text` artist, tick "
+        "labels included.",
         "",
         "| chapter | first cell beyond the floor (imports, style) | figures (text objects each) | "
         "building the figures | showing them | of which layout | drawing | PNG encoding | "
-        "cells without a figure |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "of layout and drawing, mathtext | cells without a figure |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     # The timed parts after the first cell, in the order of the table's columns.
     columns = {
@@ -202,6 +204,7 @@ def _profile_notes(profiles: dict[Path, dict], excess_s: float, allowed_s: float
         "layout": "layout_s",
         "draw": "draw_s",
         "png": "png_s",
+        "mathtext": "mathtext_s",
         "other": "other_cells_s",
     }
     sums = dict.fromkeys(("imports", *columns), 0.0)
@@ -234,7 +237,8 @@ def _profile_notes(profiles: dict[Path, dict], excess_s: float, allowed_s: float
         f"{fmt_time(sums['imports'])}, the {figures} figures {fmt_time(drawn)} "
         f"({fmt_time(drawn / max(figures, 1))} each: building "
         f"{fmt_time(sums['build'])}, showing {fmt_time(sums['display'])}, of which constrained "
-        f"layout {fmt_time(sums['layout'])}), the cells without a figure "
+        f"layout {fmt_time(sums['layout'])} and, across layout and drawing, mathtext "
+        f"{fmt_time(sums['mathtext'])}), the cells without a figure "
         f"{fmt_time(sums['other'])}; the remaining {fmt_time(max(excess_s - content, 0.0))} "
         "is what nbval and the kernel add per cell and per output (larger notebooks to read, "
         "messages, comparisons) over the floor's one cell.",

@@ -12,7 +12,9 @@ without one, so that the timings have no messaging in them:
 * the rest of the first cell (the style set-up);
 * each figure the chapter shows, split into matplotlib's constrained layout
   (``ConstrainedLayoutEngine.execute``), the drawing (``Figure.draw`` without
-  the layout) and the PNG encoding (``PIL.Image.Image.save``);
+  the layout) and the PNG encoding (``PIL.Image.Image.save``); and, across the
+  layout and the drawing, the typesetting of ``$...$`` labels
+  (``MathTextParser.parse``; log axes' ``10^k`` tick labels included);
 * the rest of the cells that show a figure (computing and building it);
 * the cells that show none (computation, printing, exercise checks).
 """
@@ -75,6 +77,7 @@ def profile(notebook: Path) -> dict[str, Any]:
     shell.run_cell(FLOOR_SOURCE)
     floor_s = time.perf_counter() - start
 
+    import matplotlib.mathtext
     import matplotlib.text
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.figure import Figure
@@ -86,12 +89,20 @@ def profile(notebook: Path) -> dict[str, Any]:
     _timed(Figure, "draw", totals, "draw")  # includes the layout, taken off below
     _timed(Image.Image, "save", totals, "png")
     _timed(FigureCanvasBase, "print_figure", totals, "display")
+    _timed(matplotlib.mathtext.MathTextParser, "parse", totals, "mathtext")
     texts: list[int] = []
     original_print = FigureCanvasBase.print_figure
 
     def counting_print(self: FigureCanvasBase, *args: Any, **kwargs: Any) -> Any:
+        # Labels can be typeset while a figure is built too (a legend measures its
+        # entries); only the typesetting done while it is shown is kept here.
         texts.append(len(self.figure.findobj(matplotlib.text.Text)))
-        return original_print(self, *args, **kwargs)
+        before = totals.get("mathtext", 0.0)
+        try:
+            return original_print(self, *args, **kwargs)
+        finally:
+            shown = totals.get("mathtext", 0.0) - before
+            totals["shown mathtext"] = totals.get("shown mathtext", 0.0) + shown
 
     FigureCanvasBase.print_figure = counting_print  # type: ignore[method-assign]
 
@@ -127,6 +138,7 @@ def profile(notebook: Path) -> dict[str, Any]:
         "layout_s": layout,
         "draw_s": spent.get("draw", 0.0) - layout,
         "png_s": spent.get("png", 0.0),
+        "mathtext_s": spent.get("shown mathtext", 0.0),
         "building_s": building_s,
         "other_cells_s": other_s,
     }
