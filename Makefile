@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 BOOK_FLAGS := -W -n --keep-going
 PORT ?= 8000
 SUBMISSIONS ?= submissions
+# `make refresh CHAPTERS=chapters/03_coin_sequence_limit.ipynb` refreshes one chapter.
+CHAPTERS ?= chapters/*.ipynb
 
 export PYTHONHASHSEED := 0
 # Let Python cache compiled modules even where the shell says not to: without the cache
@@ -53,7 +55,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check klbook tests
 
 refresh: $(STAMP)
-	$(PY) -m klbook.notebooks chapters/*.ipynb
+	$(PY) -m klbook.notebooks $(CHAPTERS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters
