@@ -5,12 +5,30 @@ Call :func:`use_book_style` once at the top of a chapter. It sets
 * the Okabe–Ito palette, which stays distinguishable under the common forms
   of colour blindness, as the colour cycle;
 * an opaque white background, so figures read in the site's dark mode too;
-* sizes and fonts readable on a phone;
-* PNG output for the inline backend without the ``Software`` tag, so that
-  figures are byte-for-byte stable across matplotlib upgrades, and without
-  the inline backend's default ``bbox_inches="tight"`` crop: constrained
-  layout already fits the figure, and the crop costs a second full draw of
-  every figure (about a third of a chapter's plotting time).
+* sizes and fonts readable on a phone (no text below 11 pt);
+* sharp PNG output for the inline backend: "retina" PNGs with twice the
+  pixels of the figure at the book's 100 dpi, and their ``width`` and
+  ``height`` in the output's metadata set to half the pixels, so that the
+  website (myst-nb writes them on the ``<img>``) and Jupyter show the figure
+  at its natural size, with two pixels per CSS pixel on high-resolution
+  screens. The PNG carries no ``Software`` tag, so figures are byte-for-byte
+  stable across matplotlib upgrades, and the inline backend's default
+  ``bbox_inches="tight"`` crop is off: constrained layout already fits the
+  figure, and the crop costs a second full draw of every figure (about a
+  third of a chapter's plotting time).
+
+How wide a figure may be
+------------------------
+A figure shows at 100 CSS px per inch of ``figsize`` (6.4 in is 640 px),
+shrunk to fit the page column: 688 px on a desktop, 358 px on a 390 px
+phone. Text of ``s`` points on a figure ``w`` inches wide is then
+``s * 358 / (72 * w)`` CSS px on a phone. For the book's smallest text
+(11 pt) to stay at least 8 px there, **a figure is at most 6.8 in wide**
+(:data:`MAX_FIGURE_WIDTH`; the default 6.4 in gives 8.5 px). A figure with
+several panels side by side keeps that width (two panels of 3.2 in, not a
+9 in figure) or stacks its panels, and no text is set below 11 pt
+(``fontsize=`` in a chapter included). ``tests/test_page_width.py`` checks
+the stored figures' widths.
 """
 
 from __future__ import annotations
@@ -20,7 +38,14 @@ from typing import Final
 import matplotlib as mpl
 from cycler import cycler
 
-__all__ = ["COLORS", "DIVERGING_CMAP", "PALETTE", "SEQUENTIAL_CMAP", "use_book_style"]
+__all__ = [
+    "COLORS",
+    "DIVERGING_CMAP",
+    "MAX_FIGURE_WIDTH",
+    "PALETTE",
+    "SEQUENTIAL_CMAP",
+    "use_book_style",
+]
 
 #: Okabe & Ito (2008) colours, by name.
 COLORS: Final[dict[str, str]] = {
@@ -45,6 +70,9 @@ PALETTE: Final[tuple[str, ...]] = (
     COLORS["black"],
 )
 
+#: The widest figure, in inches, whose 11 pt text stays 8 CSS px or more on a phone.
+MAX_FIGURE_WIDTH: Final[float] = 6.8
+
 #: Perceptually uniform maps that stay readable for colour-blind readers.
 SEQUENTIAL_CMAP: Final[str] = "cividis"
 DIVERGING_CMAP: Final[str] = "PuOr_r"
@@ -61,7 +89,10 @@ _RC: Final[dict[str, object]] = {
     "font.size": 11,
     "axes.titlesize": 12,
     "axes.labelsize": 11,
-    "legend.fontsize": 10,
+    # 11 pt is the smallest text: 8.5 CSS px on a phone for a 6.4 in figure (see above).
+    "legend.fontsize": 11,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.spines.top": False,
@@ -77,7 +108,7 @@ _RC: Final[dict[str, object]] = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style and deterministic inline PNG output.
+    """Apply the book's matplotlib style and deterministic, sharp inline PNG output.
 
     Safe to call outside Jupyter: the inline-backend part is skipped there.
 
@@ -100,4 +131,4 @@ def use_book_style() -> None:
         return
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    set_matplotlib_formats("png", metadata={"Software": None}, bbox_inches=None)
+    set_matplotlib_formats("retina", metadata={"Software": None}, bbox_inches=None)

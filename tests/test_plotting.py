@@ -11,7 +11,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from klbook.plotting import COLORS, DIVERGING_CMAP, PALETTE, SEQUENTIAL_CMAP, use_book_style
+from klbook.plotting import (
+    COLORS,
+    DIVERGING_CMAP,
+    MAX_FIGURE_WIDTH,
+    PALETTE,
+    SEQUENTIAL_CMAP,
+    use_book_style,
+)
 
 
 @pytest.fixture
@@ -70,7 +77,14 @@ def ipython_shell():
         InteractiveShell.clear_instance()
 
 
-def test_inline_figures_are_whole_untagged_and_keep_a_margin(styled, ipython_shell):
+def _inline_png(shell, fig):
+    """What a notebook stores for ``fig``: the PNG's bytes and the output's metadata."""
+    data, metadata = shell.display_formatter.format(fig, include=["image/png"])
+    png = data["image/png"]
+    return (base64.b64decode(png) if isinstance(png, str) else png), metadata.get("image/png", {})
+
+
+def test_inline_figures_are_whole_untagged_sharp_and_keep_a_margin(styled, ipython_shell):
     from PIL import Image
 
     use_book_style()
@@ -78,14 +92,52 @@ def test_inline_figures_are_whole_untagged_and_keep_a_margin(styled, ipython_she
     ax.plot([0, 1], [0, 1], label="a line")
     ax.set(title="A title", xlabel="x label", ylabel="y label")
     ax.legend()
-    data, _ = ipython_shell.display_formatter.format(fig, include=["image/png"])
-    png = data["image/png"]
-    image = Image.open(io.BytesIO(base64.b64decode(png) if isinstance(png, str) else png))
-    # The whole figure at the book's dpi: no "tight" crop (which costs a second draw).
-    assert image.size == (400, 300)
+    png, metadata = _inline_png(ipython_shell, fig)
+    image = Image.open(io.BytesIO(png))
+    # The whole figure (no "tight" crop, which costs a second draw) at twice the book's
+    # 100 dpi, shown at half its pixels: two image pixels per CSS pixel on the website.
+    assert image.size == (800, 600)
+    assert metadata == {"width": 400, "height": 300}
     assert "Software" not in image.info
     # Constrained layout keeps every label inside, with a white margin round the ink.
     ink = np.asarray(image.convert("L")) < 250
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     margins = [rows[0], image.size[1] - 1 - rows[-1], cols[0], image.size[0] - 1 - cols[-1]]
-    assert min(margins) >= 4, f"ink within {min(margins)} px of the edge: {margins}"
+    assert min(margins) >= 8, f"ink within {min(margins)} px of the edge: {margins}"
+
+
+def test_inline_figures_are_byte_identical_when_drawn_again(styled, ipython_shell):
+    use_book_style()
+    pngs = []
+    for _ in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 2], [0, 1, 0.5], label="a line")
+        ax.legend()
+        pngs.append(_inline_png(ipython_shell, fig))
+        plt.close(fig)
+    assert pngs[0] == pngs[1]
+
+
+def test_text_is_readable_on_a_phone_at_the_widest_figure(styled):
+    """No text below 11 pt; at MAX_FIGURE_WIDTH it is still 8 CSS px in a 358 px column."""
+    from matplotlib.font_manager import FontProperties
+
+    sizes = {
+        key: FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+        for key in [
+            "font.size",
+            "axes.titlesize",
+            "axes.labelsize",
+            "legend.fontsize",
+            "xtick.labelsize",
+            "ytick.labelsize",
+        ]
+    }
+    smallest = min(sizes.values())
+    assert smallest >= 11, sizes
+    phone_column = 358  # CSS px of a 390 px phone's page column (tests/test_browser.py)
+    css_px_per_inch = 100  # the figure's 100 dpi, shown at its natural size
+    width_px = MAX_FIGURE_WIDTH * css_px_per_inch
+    text_px = smallest / 72 * css_px_per_inch * phone_column / width_px
+    assert text_px >= 8, f"{smallest} pt text is {text_px:.2f} CSS px on a phone"
+    assert mpl.rcParams["figure.figsize"][0] <= MAX_FIGURE_WIDTH
