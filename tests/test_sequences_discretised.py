@@ -1,0 +1,107 @@
+"""klbook.sequences.discretised_normal_logpmf: a Gaussian rounded to whole numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klbook import discretised_normal_logpmf
+
+means = st.floats(-50.0, 50.0, allow_nan=False)
+sds = st.floats(0.05, 20.0, allow_nan=False)
+
+
+def _log_upper_tail(z: float) -> float:
+    """log Pr(Z > z) for z >= 25 from the asymptotic series of the Mills ratio.
+
+    Pr(Z > z) = φ(z)/z · (1 − 1/z² + 3/z⁴ − 15/z⁶ + 105/z⁸ − …); at z ≥ 25 the
+    first omitted term is below 1e-13 of the sum. Independent of scipy.
+    """
+    series = 1 - z**-2 + 3 * z**-4 - 15 * z**-6 + 105 * z**-8
+    return -0.5 * z * z - 0.5 * math.log(2 * math.pi) - math.log(z) + math.log(series)
+
+
+@given(means, sds)
+def test_sums_to_one_over_the_integers(mean, sd):
+    centre = round(mean)
+    x = np.arange(centre - 40 * math.ceil(sd) - 2, centre + 40 * math.ceil(sd) + 3)
+    total = math.fsum(np.exp(discretised_normal_logpmf(x, mean, sd)))
+    assert total == pytest.approx(1.0, abs=1e-12)
+
+
+@given(st.integers(-30, 30), means, sds)
+def test_is_the_difference_of_two_normal_cdfs(x, mean, sd):
+    # Where the difference is not tiny, scipy's two CDF values give it to ~1e-16 absolute.
+    direct = scipy.stats.norm.cdf(x + 0.5, mean, sd) - scipy.stats.norm.cdf(x - 0.5, mean, sd)
+    got = math.exp(discretised_normal_logpmf(x, mean, sd))
+    assert got == pytest.approx(direct, rel=1e-9, abs=1e-15)
+
+
+@pytest.mark.parametrize("x", [30, 45, 100, 400])
+def test_far_tails_are_accurate_where_the_cdf_difference_underflows(x):
+    # G(x) = Pr(x - 1/2 < Z < x + 1/2) for N(0, 1); the second tail is negligible
+    # against the first (ratio e^{-x}), so log G = log Pr(Z > x - 1/2) + log(1 - ratio).
+    lower, upper = _log_upper_tail(x - 0.5), _log_upper_tail(x + 0.5)
+    expected = lower + math.log1p(-math.exp(upper - lower))
+    assert discretised_normal_logpmf(x, 0.0, 1.0) == pytest.approx(expected, rel=1e-12)
+    assert discretised_normal_logpmf(-x, 0.0, 1.0) == pytest.approx(expected, rel=1e-12)
+    if x >= 45:  # where the plain difference of tail probabilities is already 0.0
+        assert scipy.stats.norm.sf(x - 0.5) - scipy.stats.norm.sf(x + 0.5) == 0.0
+
+
+@given(st.integers(0, 60), st.integers(-20, 20), sds)
+def test_symmetric_about_an_integer_mean(d, mean, sd):
+    assert discretised_normal_logpmf(mean + d, mean, sd) == pytest.approx(
+        discretised_normal_logpmf(mean - d, mean, sd), rel=1e-12, abs=1e-300
+    )
+
+
+def test_narrow_gaussian_puts_all_its_mass_on_the_nearest_integer():
+    assert discretised_normal_logpmf(3, 3.2, 1e-3) == 0.0
+    # 4 is 300 standard deviations above the interval's lower end: G(4) is about
+    # e^{-45006}, far below the smallest float64, but its log is finite.
+    expected = _log_upper_tail((3.5 - 3.2) / 1e-3)
+    assert discretised_normal_logpmf(4, 3.2, 1e-3) == pytest.approx(expected, rel=1e-12)
+    assert discretised_normal_logpmf(3, 3.0, 1e-300) == 0.0
+
+
+def test_normal_approximation_to_a_binomial():
+    # Binomial(400, 0.5): mean 200, sd 10; the continuity-corrected Gaussian is
+    # within 1e-4 of the binomial probabilities (de Moivre-Laplace).
+    k = np.arange(150, 251)
+    approx = np.exp(discretised_normal_logpmf(k, 200.0, 10.0))
+    exact = scipy.stats.binom.pmf(k, 400, 0.5)
+    assert np.max(np.abs(approx - exact)) < 1e-4
+    assert np.max(np.abs(approx - exact)) > 0  # an approximation, not the binomial
+
+
+def test_broadcasts_and_returns_floats_for_scalars():
+    out = discretised_normal_logpmf(np.arange(3)[:, None], [0.0, 1.0], 2.0)
+    assert out.shape == (3, 2)
+    assert out[1, 1] == discretised_normal_logpmf(1, 1.0, 2.0)
+    assert isinstance(discretised_normal_logpmf(0, 0.0, 1.0), float)
+
+
+@pytest.mark.parametrize(
+    ("x", "mean", "sd", "message"),
+    [
+        (0.5, 0.0, 1.0, "x must be whole numbers"),
+        (np.inf, 0.0, 1.0, "x must be finite"),
+        (np.nan, 0.0, 1.0, "x contains NaN"),
+        ("3", 0.0, 1.0, "x must be an array of real numbers"),
+        (0, np.inf, 1.0, "mean must be finite"),
+        (0, np.nan, 1.0, "mean contains NaN"),
+        (0, 0.0, 0.0, "sd must be finite and positive"),
+        (0, 0.0, -1.0, "sd must be finite and positive"),
+        (0, 0.0, np.inf, "sd must be finite and positive"),
+        ([0, 1, 2], [0.0, 1.0], 1.0, "do not broadcast"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_argument(x, mean, sd, message):
+    with pytest.raises(ValueError, match=message):
+        discretised_normal_logpmf(x, mean, sd)
