@@ -7,7 +7,9 @@ import. Conventions everywhere: ``p`` (P) is the truth and ``q`` (Q) the model,
 
 Submodules: :mod:`~klbook.measures` (entropy, cross-entropy, KL),
 :mod:`~klbook.sequences` (coin-sequence probabilities and log ratios),
-:mod:`~klbook.expectation`, :mod:`~klbook.simulation`, :mod:`~klbook.losses`,
+:mod:`~klbook.expectation`, :mod:`~klbook.simulation`,
+:mod:`~klbook.error_exponents` (telling two coins apart: error rates, typical
+sets), :mod:`~klbook.losses`,
 :mod:`~klbook.classifier`, :mod:`~klbook.gaussian`, :mod:`~klbook.plotting`
 (the figure style) and :mod:`~klbook.exercises` (self-checks).
 
@@ -18,8 +20,18 @@ Examples
 0.0
 """
 
-from klbook import classifier, expectation, gaussian, losses, measures, sequences, simulation
+from klbook import (
+    classifier,
+    error_exponents,
+    expectation,
+    gaussian,
+    losses,
+    measures,
+    sequences,
+    simulation,
+)
 from klbook.classifier import *  # noqa: F403
+from klbook.error_exponents import *  # noqa: F403
 from klbook.expectation import *  # noqa: F403
 from klbook.gaussian import *  # noqa: F403
 from klbook.losses import *  # noqa: F403
@@ -31,6 +43,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     name
-    for module in (measures, sequences, expectation, simulation, losses, classifier, gaussian)
+    for module in (
+        measures,
+        sequences,
+        expectation,
+        simulation,
+        error_exponents,
+        losses,
+        classifier,
+        gaussian,
+    )
     for name in module.__all__
 ]

@@ -552,9 +552,11 @@ class LLRPaths:
     llr : ndarray of float64, shape (n_paths, n_checkpoints)
         The normalised ratio (1/N) log P(x_1..x_N)/Q(x_1..x_N) at each N.
     p, q : float
-        The heads probabilities of the truth P (which drew the flips) and Q.
+        The heads probabilities of the coins P (on top of the ratio) and Q.
     base : float or None
         The logarithm base of ``llr`` (None: nats).
+    truth : float or None
+        The heads probability of the coin that drew the flips; None means P.
     """
 
     n: NDArray[np.int64]
@@ -563,17 +565,43 @@ class LLRPaths:
     p: float
     q: float
     base: float | None = None
+    truth: float | None = None
 
     @property
     def kl(self) -> float:
-        """KL(P‖Q) of the two coins, the limit of every path (same base as ``llr``)."""
+        """KL(P‖Q) of the two coins (same base as ``llr``); the limit when P drew the flips."""
         return float(binary_kl(self.p, self.q, base=self.base))
 
     @property
+    def limit(self) -> float:
+        """The limit of every path, KL(H‖Q) − KL(H‖P) for flips from H (KL(P‖Q) when H = P).
+
+        With flips from H the normalised ratio is a mean of log P(x)/Q(x) over
+        draws from H, so it tends to E_H[log P/Q] = Σ h_i log(p_i/q_i), which is
+        KL(H‖Q) − KL(H‖P) wherever both are finite: the ratio points to the coin
+        closer to the truth in KL.
+        """
+        if self.truth is None:
+            return self.kl
+        h = np.array([self.truth, 1 - self.truth])
+        llr = log_likelihood_ratio(np.array([1, 0]), 1, self.p, self.q)  # heads, tails
+        with np.errstate(invalid="ignore"):
+            limit = float(np.sum(np.where(h > 0, h * llr, 0.0)))
+        if math.isnan(limit):
+            raise ValueError("the limit is undefined: each coin rules out a face the truth shows")
+        return limit / log_base(self.base)
+
+    @property
     def predicted_std(self) -> NDArray[np.float64]:
-        """The central-limit spread √(Var_P[log P/Q] / N) at each recorded N."""
-        var = llr_variance([self.p, 1 - self.p], [self.q, 1 - self.q], base=self.base)
-        return np.sqrt(var / self.n)
+        """The central-limit spread √(Var_H[log P/Q] / N) at each recorded N (H: the truth)."""
+        if self.truth is None:
+            var = llr_variance([self.p, 1 - self.p], [self.q, 1 - self.q], base=self.base)
+            return np.sqrt(var / self.n)
+        h = self.truth
+        scale = log_base(self.base)
+        a, b = log_likelihood_ratio(np.array([1, 0]), 1, self.p, self.q)  # heads, tails
+        var = h * (1 - h) * (a - b) ** 2 if h * (1 - h) > 0 else 0.0
+        return np.sqrt(var / scale**2 / self.n)
 
 
 def running_llr_paths(
@@ -585,6 +613,7 @@ def running_llr_paths(
     *,
     record: int | ArrayLike | None = None,
     base: float | None = None,
+    truth: float | None = None,
 ) -> LLRPaths:
     """Simulate many long coin sequences from P and record their running normalised LLR.
 
@@ -616,12 +645,18 @@ def running_llr_paths(
         1..n_flips).
     base : float, optional
         Logarithm base; natural log (nats) when omitted.
+    truth : float, optional
+        Heads probability of the coin that draws the flips, when it is not P:
+        ``q`` draws from the model (the ratio then tends to −KL(Q‖P)), a third
+        value H from a truth that is neither coin (the ratio tends to
+        KL(H‖Q) − KL(H‖P)). P when omitted.
 
     Returns
     -------
     LLRPaths
         The recorded N, head counts and normalised ratios (shape
-        ``(n_paths, n_checkpoints)``), with ``kl`` and ``predicted_std``.
+        ``(n_paths, n_checkpoints)``), with ``kl``, ``limit`` and
+        ``predicted_std``.
 
     Raises
     ------
@@ -646,10 +681,14 @@ def running_llr_paths(
     (0.2231, 0.22)
     >>> running_llr_paths(2, 10, 0.5, 0.5, np.random.default_rng(0), record=5).n.tolist()
     [5, 10]
+    >>> wrong = running_llr_paths(500, 100_000, 0.7, 0.4, np.random.default_rng(0), truth=0.6)
+    >>> round(wrong.limit, 4), round(float(wrong.llr[:, -1].mean()), 3)  # KL(H‖Q) − KL(H‖P)
+    (0.0585, 0.059)
     """
     n_paths = _whole(n_paths, "n_paths", minimum=1)
     n_flips = _whole(n_flips, "n_flips", minimum=1)
     pf, qf = _coin(p, "p"), _coin(q, "q")
+    hf = pf if truth is None else _coin(truth, "truth")
     rng = _check_rng(rng)
     log_base(base)  # validate before any work
     points = _checkpoints(record, n_flips)
@@ -659,14 +698,31 @@ def running_llr_paths(
             f"{MAX_RECORDED_VALUES} recorded values; record fewer checkpoints (a larger step)"
         )
     steps = np.diff(points, prepend=0)
-    heads = rng.binomial(steps, pf, size=(n_paths, points.size)).astype(np.int64, copy=False)
+    heads = rng.binomial(steps, hf, size=(n_paths, points.size)).astype(np.int64, copy=False)
     np.cumsum(heads, axis=1, out=heads)
-    # Paths come from P, so P never rules them out and 0/0 cannot occur. Blocks of
-    # rows keep the temporaries of the ratio small next to the result.
+    if truth is not None:
+        _check_possible(heads, points, pf, qf)
+    # Blocks of rows keep the temporaries of the ratio small next to the result.
     llr = np.empty(heads.shape, dtype=np.float64)
     rows = max(1, _BLOCK_VALUES // points.size)
     for start in range(0, n_paths, rows):
         block = slice(start, start + rows)
         llr[block] = log_likelihood_ratio(heads[block], points, pf, qf, base=base)
     llr /= points
-    return LLRPaths(n=points, heads=heads, llr=llr, p=pf, q=qf, base=base)
+    truth_f = None if truth is None else hf
+    return LLRPaths(n=points, heads=heads, llr=llr, p=pf, q=qf, base=base, truth=truth_f)
+
+
+def _check_possible(
+    heads: NDArray[np.int64], points: NDArray[np.int64], p: float, q: float
+) -> None:
+    """Raise if a path drawn from a third coin is impossible under both P and Q."""
+    some_heads = heads > 0
+    some_tails = heads < points
+    impossible_p = (some_heads & (p == 0)) | (some_tails & (p == 1))
+    impossible_q = (some_heads & (q == 0)) | (some_tails & (q == 1))
+    if np.any(impossible_p & impossible_q):
+        raise ValueError(
+            "truth drew a sequence that has probability zero under both p and q, "
+            "so its ratio is undefined"
+        )
