@@ -17,6 +17,10 @@ Conventions of this module:
   a row whose logits are all ``-inf`` is rejected, since no distribution
   gives every class probability zero.
 * Results are float64; a 0-d result is returned as a Python ``float``.
+
+With two classes one logit ``s = z₁ − z₀`` suffices: :func:`softplus` and
+:func:`binary_cross_entropy_with_logits` give the loss ``t · softplus(−s) +
+(1 − t) · softplus(s)`` without ever taking ``log(sigmoid(s))``.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ from numpy.typing import ArrayLike, NDArray
 from klbook._validation import SUM_TOLERANCE, normalise_axis, scalar_or_array
 
 __all__ = [
+    "binary_cross_entropy_with_logits",
     "cross_entropy_loss",
     "cross_entropy_loss_grad",
     "log_softmax",
     "logsumexp",
     "softmax",
+    "softplus",
 ]
 
 Result = float | NDArray[np.float64]
@@ -620,3 +626,196 @@ def cross_entropy_loss_grad(
     if reduction == "mean":
         grad /= n_examples
     return grad
+
+
+# --------------------------------------------------------------------------- #
+# Two classes: one logit, the sigmoid and softplus
+# --------------------------------------------------------------------------- #
+
+
+def _as_binary_logits(logits: ArrayLike) -> NDArray[np.float64]:
+    """Return one logit per example as float64 (any shape, a scalar included); NaN rejected."""
+    try:
+        arr = np.asarray(logits)
+    except Exception as exc:  # ragged nested lists and the like
+        raise ValueError(f"logits must be an array of real numbers ({exc})") from None
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"logits must be an array of real numbers, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError("logits must be real, got complex values")
+    arr = arr.astype(np.float64, copy=False)
+    if np.isnan(arr).any():
+        raise ValueError("logits contain NaN")
+    return arr
+
+
+@_underflow_is_fine
+def softplus(logits: ArrayLike) -> Result:
+    """Compute ``softplus(s) = log(1 + e^s)`` elementwise, without overflow.
+
+    Computed as ``max(s, 0) + log1p(exp(−|s|))``: the exponent is never
+    positive, so nothing overflows, and ``log1p`` keeps the small term
+    accurate. ``softplus(s) = −log(1 − sigmoid(s))`` and
+    ``softplus(−s) = −log sigmoid(s)``, so it is the loss of one logit for a
+    binary label (see :func:`binary_cross_entropy_with_logits`).
+
+    Parameters
+    ----------
+    logits : array_like
+        Real numbers, any shape; ``±inf`` allowed (``softplus(−inf) = 0``,
+        ``softplus(inf) = inf``), NaN not.
+
+    Returns
+    -------
+    float or ndarray
+        ``log(1 + e^s)`` elementwise, > 0 and > ``s``; a float for a scalar.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is not an array of real numbers or contains NaN.
+
+    See Also
+    --------
+    binary_cross_entropy_with_logits
+    numpy.logaddexp : ``np.logaddexp(0, s)`` is the same number.
+
+    Examples
+    --------
+    >>> import math
+    >>> from klbook.losses import softplus
+    >>> softplus(0.0) == math.log(2)
+    True
+    >>> softplus([1000.0, -1000.0])  # log(1 + exp(1000)) overflows
+    array([1000.,    0.])
+    >>> softplus(-40.0)  # log(1 + 4.2e-18) would round to 0 without log1p
+    4.248354255291589e-18
+    """
+    return scalar_or_array(_softplus(_as_binary_logits(logits)))
+
+
+def _softplus(s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``max(s, 0) + log1p(exp(−|s|))`` of a checked float array."""
+    return np.maximum(s, 0.0) + np.log1p(np.exp(-np.abs(s)))
+
+
+def _binary_targets(targets: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Binary targets: real numbers in [0, 1] with the logits' shape (soft labels allowed)."""
+    try:
+        t = np.asarray(targets)
+    except Exception as exc:
+        raise ValueError(f"targets must be an array of numbers in [0, 1] ({exc})") from None
+    if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.number):
+        raise ValueError(
+            f"targets must be numbers in [0, 1] (0 and 1 for hard labels), got dtype {t.dtype}"
+        )
+    if np.iscomplexobj(t):
+        raise ValueError("targets must be real, got complex values")
+    if t.shape != shape:
+        raise ValueError(
+            f"targets of shape {t.shape} do not fit logits of shape {shape}: give one "
+            "target per logit"
+        )
+    p = t.astype(np.float64, copy=False)
+    if np.isnan(p).any():
+        raise ValueError("targets contain NaN")
+    if p.size and (p.min() < 0.0 or p.max() > 1.0):
+        bad = float(p[(p < 0.0) | (p > 1.0)].flat[0])
+        raise ValueError(
+            f"targets must lie in [0, 1] (the probability of class 1), got {bad!r}. "
+            "klbook never clips silently"
+        )
+    return p
+
+
+@_underflow_is_fine
+def binary_cross_entropy_with_logits(
+    logits: ArrayLike,
+    targets: ArrayLike,
+    *,
+    reduction: Reduction = "mean",
+) -> Result:
+    """Binary cross-entropy loss from one logit per example, stably.
+
+    With two classes a softmax needs only the difference of the two logits,
+    ``s = z₁ − z₀``, and gives class 1 the probability ``sigmoid(s) = 1 /
+    (1 + e^{−s})``. For a target probability ``t`` of class 1 (``t`` = 0 or 1
+    for a hard label) the loss is the cross-entropy of ``Bern(t)`` with
+    ``Bern(sigmoid(s))``:
+
+        loss = −t log sigmoid(s) − (1 − t) log(1 − sigmoid(s))
+             = t · softplus(−s) + (1 − t) · softplus(s),
+
+    computed in the second form (:func:`softplus`), never through
+    ``log(sigmoid(s))``. A term whose weight is zero adds nothing, even where
+    its softplus is infinite (``0 · inf = 0``, the convention ``0 log 0 = 0``).
+
+    Parameters
+    ----------
+    logits : array_like
+        One real logit per example, any shape; ``+inf`` means class 1 is
+        certain and ``-inf`` that class 0 is; NaN is rejected.
+    targets : array_like
+        The probability of class 1 for each example, in [0, 1], with the
+        logits' shape. Never clipped silently.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        Average or add the per-example losses, or return them all.
+
+    Returns
+    -------
+    float or ndarray
+        The loss in nats, ≥ 0; an array of the logits' shape for
+        ``reduction="none"`` (a float for a scalar logit). ``inf`` where the
+        model is certain of the class the target rules out.
+
+    Raises
+    ------
+    ValueError
+        If the logits are not real or contain NaN, the targets are not real
+        numbers in [0, 1] of the logits' shape, ``reduction`` is unknown, or
+        the mean of an empty batch is asked for.
+
+    See Also
+    --------
+    softplus, cross_entropy_loss : the same loss with two logits ``(0, s)``.
+    klbook.measures.binary_cross_entropy : the same from probabilities.
+
+    Notes
+    -----
+    PyTorch's ``binary_cross_entropy_with_logits`` computes the same loss; it
+    also has ``weight`` and ``pos_weight`` arguments, which this function does
+    not. Here targets outside [0, 1], NaN and the mean of an empty batch raise
+    ``ValueError``. Unlike :func:`cross_entropy_loss`, ``+inf`` is a valid
+    logit here: with one logit it means only "class 1 is certain".
+
+    Examples
+    --------
+    >>> import math
+    >>> from klbook.losses import binary_cross_entropy_with_logits as bce
+    >>> bce(0.0, 1) == math.log(2)  # sigmoid(0) = 1/2 for either label
+    True
+    >>> bce([2.0, -1.0], [1, 0], reduction="none").round(6)
+    array([0.126928, 0.313262])
+    >>> bce(-800.0, 1)  # -log(sigmoid(-800)) would be -log(0) = inf
+    800.0
+    >>> round(bce([3.0], [0.25]), 6)  # a soft target
+    2.298587
+    """
+    _check_reduction(reduction)
+    s = _as_binary_logits(logits)
+    t = _binary_targets(targets, s.shape)
+    if reduction == "mean" and s.size == 0:
+        raise ValueError("the mean loss of an empty batch is undefined; use reduction='sum'")
+    # softplus(−s) = −log sigmoid(s), softplus(s) = −log(1 − sigmoid(s)); 0 · inf = 0.
+    minus_log_q1, minus_log_q0 = _softplus(-s), _softplus(s)
+    per_example = np.multiply(t, minus_log_q1, out=np.zeros_like(s), where=t > 0)
+    per_example += np.multiply(1.0 - t, minus_log_q0, out=np.zeros_like(s), where=t < 1)
+    if reduction == "none":
+        return scalar_or_array(per_example)
+    with np.errstate(over="ignore"):  # a total beyond the float range is inf, correctly
+        if reduction == "sum":
+            return float(np.sum(per_example))
+        mean = np.mean(per_example)
+        if np.isinf(mean) and np.isfinite(per_example).all():
+            mean = min(np.sum(per_example / per_example.size), np.max(per_example))
+    return float(mean)
