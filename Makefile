@@ -76,7 +76,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check klbook tests
 
 refresh: $(STAMP)
-	$(PY) -m klbook.notebooks $(CHAPTERS)
+	$(PY) -m coursework.notebooks $(CHAPTERS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

@@ -5,7 +5,7 @@
   (common on headless machines and CI) would make every ``plt.show()`` print
   nothing, so the stored figures would not be reproduced; an unset
   ``PYTHONHASHSEED`` would let set ordering vary. The kernels that stored the
-  outputs ran with :data:`klbook.notebooks.KERNEL_ENV`, so the kernels that
+  outputs ran with :data:`coursework.notebooks.KERNEL_ENV`, so the kernels that
   check them do too.
 * nbval compares the figures too. By default it skips ``image/png``; here the
   PNG bytes of every figure must equal the stored ones, so that nbval's one
@@ -17,8 +17,7 @@
 import os
 
 import pytest
-
-from klbook.notebooks import KERNEL_ENV
+from coursework.notebooks import KERNEL_ENV
 
 os.environ.update(KERNEL_ENV)
 
@@ -27,9 +26,10 @@ COMPARED = frozenset({"image/png"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Make every notebook collected by nbval compare the figures' PNG bytes."""
+    """Make every notebook nbval collects compare the figures' PNG bytes."""
     for item in items:
         notebook = item.parent
         skip = getattr(notebook, "skip_compare", None)
         if skip is not None and COMPARED & set(skip):
-            notebook.skip_compare = tuple(key for key in skip if key not in COMPARED)
+            kept = tuple(key for key in skip if key not in COMPARED)
+            notebook.skip_compare = kept

@@ -111,7 +111,7 @@ def answer_expression(expression: str, spec: dict[str, Any]) -> str:
 
     Examples
     --------
-    >>> answer_expression("answer", {"mode": "value"})[:40]
+    >>> answer_expression("answer", {"mode": "value"})[:39]
     "__import__('sys').modules['_klbook_grad"
     >>> answer_expression("answer); import os; (1", {"mode": "value"})
     Traceback (most recent call last):

@@ -61,7 +61,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
-from klbook.notebooks import KERNEL_ENV, strip_execution_metadata
+from coursework.notebooks import KERNEL_ENV, strip_execution_metadata
 
 __all__ = [
     "CSV_COLUMNS",

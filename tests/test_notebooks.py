@@ -18,7 +18,7 @@ import nbformat
 import pytest
 import yaml
 
-from klbook.notebooks import execute_notebook, strip_execution_metadata, write_executed
+from coursework.notebooks import execute_notebook, strip_execution_metadata, write_executed
 
 from .conftest import CHAPTERS, ROOT
 
@@ -197,7 +197,13 @@ def test_nbval_compares_the_figures_make_refresh_stores(tmp_path):
     )
     _write(executed, path)
     # Only nbval is needed: skip the other plugins' imports (seconds on a slow machine).
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # The copied conftest imports coursework, which is imported from the repository's root.
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONPATH": str(ROOT),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "nbval", "--nbval", "-q", path.name],
         cwd=folder,
