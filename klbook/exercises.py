@@ -10,12 +10,22 @@ the answer away, or *not answered yet* while the stub is untouched. Each
 chapter registers its checks in a module of :mod:`klbook.checks`; the labels
 are the ``:label:`` of the exercise in the chapter.
 
-Every call is also recorded (:func:`results`), which is how a grading run
-learns what a submitted notebook achieved.
+Every call is also recorded (:func:`results`), for the student's own use:
+grading does not read it (the instructors' grader reads each answer out of
+the run and marks it with checks that students never see).
+
+In the book's repository the checks are written in plain sight, as authors
+write them. The klbook wheel that students install holds them *sealed*
+(:func:`seal`, :func:`unseal`): the same hints and the same verdicts, but
+each expected value and each listed mistake is kept only as salted hashes of
+the value rounded to a grid finer than its tolerance, so the numbers are not
+there to read. A sealed check accepts exactly what the plain one accepts,
+except within an eighth of the tolerance of its edge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import math
 import pkgutil
@@ -31,11 +41,17 @@ __all__ = [
     "Feedback",
     "FunctionCheck",
     "NumericCheck",
+    "SealedChoiceCheck",
+    "SealedFunctionCheck",
+    "SealedNumericCheck",
     "check",
     "labels",
     "register",
+    "registered",
     "reset_results",
     "results",
+    "seal",
+    "unseal",
 ]
 
 Status = Literal["correct", "incorrect", "not answered"]
@@ -229,6 +245,18 @@ def _load_all() -> None:
     _LOADED = True
 
 
+def registered(label: str) -> Check:
+    """Return the check registered for ``label`` (plain or sealed).
+
+    Raises
+    ------
+    KeyError
+        If no exercise has that label.
+    """
+    _load_all()
+    return _REGISTRY[label]
+
+
 def labels() -> list[str]:
     """Labels of every exercise that has a self-check, sorted.
 
@@ -304,3 +332,309 @@ def reset_results() -> None:
 # A convenience for check modules: nats-to-bits as an accepted alternative.
 BITS: Mapping[str, float] = {"bits": 1 / math.log(2)}
 NATS_FROM_BITS: Mapping[str, float] = {"nats": math.log(2)}
+
+
+# ---------------------------------------------------------------------------
+# Sealed checks: what the student wheel holds instead of the plain checks
+# ---------------------------------------------------------------------------
+
+#: Grid cells per tolerance: a sealed check matches a value to the grid cells
+#: within one tolerance of it, so it differs from ``numpy.isclose`` only within
+#: 1/_SEAL_STEPS of a tolerance from the edge of what is accepted.
+_SEAL_STEPS = 8
+
+
+def _grid(x: float, rtol: float, atol: float) -> tuple[str, float] | str:
+    """Place ``x`` on a grid whose spacing is ``atol + rtol * |x|`` (in grid units).
+
+    Returns a fixed key for values off the grid (NaN, infinities, and zero
+    when only a relative tolerance is given), else a sign prefix and the
+    position in grid units.
+    """
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    if rtol > 0 and atol > 0:
+        # t(x) = sign(x) log(1 + |x| rtol / atol) / log(1 + rtol): linear near zero
+        # (spacing atol), logarithmic far from it (spacing rtol |x|).
+        z = abs(x) * (rtol / atol)
+        t = math.log1p(z) if math.isfinite(z) else math.log(abs(x)) + math.log(rtol / atol)
+        return "", math.copysign(t / math.log1p(rtol), x)
+    if rtol > 0:
+        if x == 0:
+            return "0"
+        return ("+" if x > 0 else "-"), math.log(abs(x)) / math.log1p(rtol)
+    if atol > 0:
+        return "", x / atol
+    return repr(float(x))
+
+
+def _keys(x: float, rtol: float, atol: float, *, spread: bool) -> list[str]:
+    """Return the grid keys of ``x`` (with ``spread``, also those within a tolerance)."""
+    placed = _grid(x, rtol, atol)
+    if isinstance(placed, str):
+        return [placed]
+    sign, t = placed
+    centre = math.floor(t * _SEAL_STEPS + 0.5)
+    reach = range(-_SEAL_STEPS, _SEAL_STEPS + 1) if spread else (0,)
+    return [f"{sign}{centre + d}" for d in reach]
+
+
+def _digest(salt: str, slot: str, key: str) -> str:
+    return hashlib.sha256(f"{salt}|{slot}|{key}".encode()).hexdigest()[:20]
+
+
+def _seal_numbers(value: Any, salt: str, slot: str, rtol: float, atol: float) -> dict[str, Any]:
+    array = np.asarray(value, dtype=np.float64)
+    digests = [
+        _digest(salt, f"{slot}.{i}", _keys(float(x), rtol, atol, spread=False)[0])
+        for i, x in enumerate(array.ravel())
+    ]
+    return {"shape": list(array.shape), "digests": digests}
+
+
+def _matches(
+    value: np.ndarray, sealed: Mapping[str, Any], salt: str, slot: str, rtol: float, atol: float
+) -> bool:
+    """Whether ``value`` is within tolerance of the sealed numbers, element by element."""
+    if list(value.shape) != list(sealed["shape"]):
+        return False
+    for i, (x, want) in enumerate(zip(value.ravel(), sealed["digests"], strict=True)):
+        keys = _keys(float(x), rtol, atol, spread=True)
+        if want not in {_digest(salt, f"{slot}.{i}", key) for key in keys}:
+            return False
+    return True
+
+
+def _salt(label: str) -> str:
+    return hashlib.sha256(f"klbook sealed check|{label}".encode()).hexdigest()[:16]
+
+
+def _encode_arg(value: Any) -> Any:
+    """Encode a function check's input as data that :func:`_decode_arg` restores."""
+    if isinstance(value, np.ndarray):
+        return {"array": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode_arg(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode_arg(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"a function check's input must be numbers, text or arrays, not {value!r}")
+
+
+def _decode_arg(value: Any) -> Any:
+    if isinstance(value, dict) and "array" in value:
+        return np.array(value["array"], dtype=value["dtype"])
+    if isinstance(value, dict) and "tuple" in value:
+        return tuple(_decode_arg(v) for v in value["tuple"])
+    if isinstance(value, list):
+        return [_decode_arg(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class SealedNumericCheck:
+    """A :class:`NumericCheck` whose values are stored only as salted hashes.
+
+    Made by :func:`seal`; judges like the plain check it came from.
+    """
+
+    shape: tuple[int, ...]
+    hint: str
+    rtol: float
+    atol: float
+    salt: str
+    #: (sealed numbers, status, message), in the order the plain check tries them.
+    targets: Sequence[tuple[Mapping[str, Any], Status, str]]
+
+    def judge(self, answer: Any) -> tuple[Status, str]:
+        """Judge ``answer`` as the plain check would."""
+        value = _as_float_array(answer)
+        if value is None:
+            return "incorrect", (
+                f"Not quite: expected a number, got {type(answer).__name__}. " + self.hint
+            )
+        if value.shape != self.shape:
+            what = "a single number" if self.shape == () else f"an array of shape {self.shape}"
+            return "incorrect", f"Not quite: expected {what}. {self.hint}"
+        if np.isnan(value).any():
+            return "incorrect", "Not quite: your answer contains NaN. " + self.hint
+        for index, (sealed, status, message) in enumerate(self.targets):
+            if _matches(value, sealed, self.salt, str(index), self.rtol, self.atol):
+                return status, message
+        return "incorrect", f"Not quite: {self.hint}"
+
+
+@dataclass(frozen=True)
+class SealedChoiceCheck:
+    """A :class:`ChoiceCheck` whose accepted and mistaken texts are stored as salted hashes."""
+
+    hint: str
+    salt: str
+    accepted: frozenset[str]
+    mistakes: Sequence[tuple[str, str]]
+
+    def judge(self, answer: Any) -> tuple[Status, str]:
+        """Judge ``answer`` as the plain check would."""
+        text = str(answer).strip().lower()
+        if _digest(self.salt, "text", text) in self.accepted:
+            return "correct", "Correct."
+        for wrong, hint in self.mistakes:
+            if _digest(self.salt, "text", text) == wrong:
+                return "incorrect", f"Not quite: {hint}"
+        return "incorrect", f"Not quite: {self.hint}"
+
+
+@dataclass(frozen=True)
+class SealedFunctionCheck:
+    """A :class:`FunctionCheck` whose expected outputs are stored as salted hashes.
+
+    The inputs stay readable (they are practice inputs; the graders use others).
+    """
+
+    hint: str
+    rtol: float
+    atol: float
+    salt: str
+    #: (encoded arguments, sealed expected output) for each case.
+    cases: Sequence[tuple[Sequence[Any], Mapping[str, Any]]]
+
+    def judge(self, answer: Any) -> tuple[Status, str]:
+        """Call ``answer`` on each case and compare, as the plain check would."""
+        if not callable(answer):
+            return "incorrect", "Not quite: expected a function. " + self.hint
+        for index, (args, sealed) in enumerate(self.cases):
+            try:
+                got = answer(*_decode_arg(list(args)))
+            except Exception as exc:  # a student's function may raise anything
+                return "incorrect", (
+                    f"Not quite: your function raised {type(exc).__name__}. " + self.hint
+                )
+            got_arr = _as_float_array(got)
+            if got_arr is None or not _matches(
+                got_arr, sealed, self.salt, str(index), self.rtol, self.atol
+            ):
+                return "incorrect", f"Not quite: {self.hint}"
+        return "correct", "Correct."
+
+
+def seal(label: str, spec: Check) -> dict[str, Any]:
+    """Turn a plain check into data that keeps its verdicts and hints but not its values.
+
+    Parameters
+    ----------
+    label : str
+        The exercise's label (it salts the hashes).
+    spec : NumericCheck, ChoiceCheck or FunctionCheck
+        The plain check.
+
+    Returns
+    -------
+    dict
+        Plain data (numbers, strings, lists, dicts) for :func:`unseal`.
+
+    Raises
+    ------
+    TypeError
+        If ``spec`` is not one of the three plain checks.
+
+    Examples
+    --------
+    >>> plain = NumericCheck(0.25, hint="Multiply.", mistakes=[(0.5, "Halve it.")])
+    >>> sealed = unseal({"demo": seal("demo", plain)})["demo"]
+    >>> "0.25" in repr(seal("demo", plain))
+    False
+    >>> [sealed.judge(x) for x in (0.25, 0.5, 0.3)] == [plain.judge(x) for x in (0.25, 0.5, 0.3)]
+    True
+    """
+    salt = _salt(label)
+    if isinstance(spec, NumericCheck):
+        rtol, atol = float(spec.rtol), float(spec.atol)
+        expected = np.asarray(spec.expected, dtype=np.float64)
+        targets: list[tuple[Any, str, str]] = [(expected, "correct", "Correct.")]
+        targets += [
+            (expected * factor, "correct", f"Correct (in {unit}).")
+            for unit, factor in spec.units.items()
+        ]
+        targets += [(wrong, "incorrect", f"Not quite: {hint}") for wrong, hint in spec.mistakes]
+        return {
+            "type": "numeric",
+            "shape": list(expected.shape),
+            "hint": spec.hint,
+            "rtol": rtol,
+            "atol": atol,
+            "salt": salt,
+            "targets": [
+                [_seal_numbers(value, salt, str(i), rtol, atol), status, message]
+                for i, (value, status, message) in enumerate(targets)
+            ],
+        }
+    if isinstance(spec, ChoiceCheck):
+        return {
+            "type": "choice",
+            "hint": spec.hint,
+            "salt": salt,
+            "accepted": sorted(_digest(salt, "text", a.lower()) for a in spec.accepted),
+            "mistakes": [
+                [_digest(salt, "text", wrong.lower()), hint]
+                for wrong, hint in spec.mistakes.items()
+            ],
+        }
+    if isinstance(spec, FunctionCheck):
+        rtol, atol = float(spec.rtol), float(spec.atol)
+        return {
+            "type": "function",
+            "hint": spec.hint,
+            "rtol": rtol,
+            "atol": atol,
+            "salt": salt,
+            "cases": [
+                [_encode_arg(list(args)), _seal_numbers(want, salt, str(i), rtol, atol)]
+                for i, (args, want) in enumerate(spec.cases)
+            ],
+        }
+    raise TypeError(f"{label}: cannot seal a {type(spec).__name__}")
+
+
+def unseal(data: Mapping[str, Mapping[str, Any]]) -> dict[str, Check]:
+    """Rebuild sealed checks from :func:`seal`'s data, by label.
+
+    Raises
+    ------
+    ValueError
+        If an entry is of an unknown type.
+    """
+    checks: dict[str, Check] = {}
+    for label, item in data.items():
+        kind = item.get("type")
+        if kind == "numeric":
+            checks[label] = SealedNumericCheck(
+                shape=tuple(item["shape"]),
+                hint=item["hint"],
+                rtol=item["rtol"],
+                atol=item["atol"],
+                salt=item["salt"],
+                targets=[(sealed, status, message) for sealed, status, message in item["targets"]],
+            )
+        elif kind == "choice":
+            checks[label] = SealedChoiceCheck(
+                hint=item["hint"],
+                salt=item["salt"],
+                accepted=frozenset(item["accepted"]),
+                mistakes=[(wrong, hint) for wrong, hint in item["mistakes"]],
+            )
+        elif kind == "function":
+            checks[label] = SealedFunctionCheck(
+                hint=item["hint"],
+                rtol=item["rtol"],
+                atol=item["atol"],
+                salt=item["salt"],
+                cases=[(args, sealed) for args, sealed in item["cases"]],
+            )
+        else:
+            raise ValueError(f"{label}: unknown sealed check type {kind!r}")
+    return checks
