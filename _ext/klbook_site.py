@@ -263,7 +263,7 @@ def _render(items: list) -> str:
             elif name in _SYMBOLS:
                 out.append(_SYMBOLS[name])
             elif name in _NAMED:
-                out.append(name)
+                out.append(f" {name} ")
             elif name in _DROPPED or name in ("begin", "end"):
                 if name in ("begin", "end"):
                     argument()

@@ -246,6 +246,9 @@ class Visit:
     screenshots: list[Path] = field(default_factory=list)
     #: Links and anchors read from the page (see _INSPECT), as paths relative to the site.
     links: dict = field(default_factory=dict)
+    #: What _LAYOUT found with every solution open, by state ("desktop-light",
+    #: "desktop-dark", "phone-dark", "phone-light").
+    layout: dict = field(default_factory=dict)
 
 
 _WAIT_FOR_MATH = """async () => {
@@ -296,6 +299,216 @@ _INSPECT = r"""async () => {
         ),
         downloads: hrefs(".dropdown-download-buttons a"),
         dropdown_solutions: document.querySelectorAll(".solution.dropdown").length,
+    };
+}"""
+
+
+#: Opens every folded solution (sphinx-togglebutton hides them) so they are measured too.
+_OPEN_SOLUTIONS = """() => {
+    document.querySelectorAll(".toggle-hidden").forEach(el => el.classList.remove("toggle-hidden"));
+}"""
+
+#: Everything the layout tests look at, in the page's current width and theme. Each fault is
+#: reported with where it is (the section and exercise or solution) and by how many px.
+_LAYOUT = r"""() => {
+    const vw = document.documentElement.clientWidth;
+    const article = document.querySelector("article") || document.body;
+    const clean = text => (text || "").replace(/[#¶]/g, "").replace(/\s+/g, " ").trim();
+    const where = el => {
+        const parts = [];
+        const box = el.closest(".admonition");
+        if (box) {
+            const title = box.querySelector(".admonition-title");
+            if (title) parts.push(clean(title.textContent).slice(0, 50));
+        }
+        const section = el.closest("section");
+        if (section) {
+            const heading = section.querySelector(":scope > :is(h1, h2, h3, h4, h5)");
+            if (heading) parts.push("section '" + clean(heading.textContent).slice(0, 60) + "'");
+        }
+        return parts.reverse().join(", ") || el.tagName.toLowerCase();
+    };
+    const mathText = el => {
+        const span = el.closest(".math");
+        return clean(span && span.dataset.text ? span.dataset.text : el.textContent).slice(0, 60);
+    };
+    const visible = el => el.checkVisibility({visibilityProperty: true, opacityProperty: true});
+
+    // Display equations: the typeset box, its own width and the width of what it holds.
+    const equations = [];
+    let displayCount = 0;
+    for (const box of document.querySelectorAll("mjx-container[display='true']")) {
+        if (!visible(box)) continue;
+        displayCount += 1;
+        const over = box.scrollWidth - box.clientWidth;
+        if (over <= 0) continue;
+        const div = box.closest("div.math");
+        const eqno = div && div.querySelector(".eqno");
+        const style = getComputedStyle(box);
+        const mask = style.maskImage || style.webkitMaskImage || "none";
+        equations.push({
+            where: where(box),
+            what: (eqno ? clean(eqno.textContent) + " " : "") + mathText(div || box),
+            over,
+            cue: (mask !== "none" && style.animationName === "klbook-scroll-fade")
+                || box.offsetHeight - box.clientHeight > 0,
+        });
+    }
+
+    // Elements that stick out of the viewport, other than inside a box that scrolls.
+    const tooWide = [];
+    const scrolls = el => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
+    const walk = (el, insideScroller) => {
+        for (const child of el.children) {
+            const tag = child.tagName.toLowerCase();
+            if (["script", "style", "mjx-assistive-mml"].includes(tag)) continue;
+            const style = getComputedStyle(child);
+            if (style.display === "none") continue;
+            let inside = insideScroller;
+            if (!insideScroller && style.visibility !== "hidden" && style.position !== "fixed") {
+                const r = child.getBoundingClientRect();
+                if (r.width > 0 && (r.right > vw + 1 || r.left < -1)) {
+                    tooWide.push({
+                        where: where(child),
+                        what: tag + (child.className && typeof child.className === "string"
+                            ? "." + child.className.trim().split(/\s+/).join(".") : "")
+                            + (tag.startsWith("mjx") ? " " + mathText(child) : ""),
+                        over: Math.round(Math.max(r.right - vw, -r.left)),
+                    });
+                    inside = true;  // its children stick out with it: report it once
+                }
+            }
+            if (scrolls(child)) inside = true;
+            walk(child, inside);
+        }
+    };
+    walk(document.body, false);
+
+    // Inline math that sticks out of its line's block.
+    const inlineMath = [];
+    for (const span of document.querySelectorAll("span.math")) {
+        if (span.closest("div.math") || !visible(span)) continue;
+        const block = span.parentElement.closest(
+            "p, li, dd, dt, td, th, figcaption, h1, h2, h3, h4, h5, div");
+        if (!block) continue;
+        const r = span.getBoundingClientRect();
+        const b = block.getBoundingClientRect();
+        const over = Math.round(Math.max(r.right - b.right, b.left - r.left));
+        if (over > 1) inlineMath.push({where: where(span), what: mathText(span), over});
+    }
+
+    // Code, printed output and rendered outputs wider than their box.
+    const boxes = [];
+    for (const el of article.querySelectorAll("pre, div.cell_output > .output")) {
+        if (!visible(el)) continue;
+        const over = el.scrollWidth - el.clientWidth;
+        if (over > 1) {
+            const kind = el.closest(".cell_input") ? "code"
+                : el.closest(".cell_output") ? "output" : "code block";
+            const line = clean(el.textContent).slice(0, 50);
+            boxes.push({where: where(el), what: `${kind} "${line}…"`, over});
+        }
+    }
+
+    // Figures: sharpness, caption, centring.
+    const images = [];
+    for (const img of article.querySelectorAll("img")) {
+        if (!visible(img)) continue;
+        const r = img.getBoundingClientRect();
+        const column = (img.closest(".cell") || img.closest("figure") || img.parentElement)
+            .getBoundingClientRect();
+        const figure = img.closest("figure");
+        const caption = figure && figure.querySelector("figcaption");
+        images.push({
+            where: where(img),
+            src: (img.currentSrc || img.src).split("/").pop().slice(0, 16),
+            natural: img.naturalWidth,
+            shown: r.width,
+            caption: caption ? clean(caption.textContent) : "",
+            off_centre: Math.round(
+                Math.abs((r.left + r.right) / 2 - (column.left + column.right) / 2)),
+        });
+    }
+
+    // Link text that shows TeX (MathJax has typeset every formula by now).
+    const texLinks = Array.from(document.querySelectorAll("a"))
+        .filter(a => a.textContent.includes("\\"))
+        .map(a => ({where: where(a), what: clean(a.textContent).slice(0, 80)}));
+
+    // Ids used more than once.
+    const seen = new Map();
+    document.querySelectorAll("[id]").forEach(el => seen.set(el.id, (seen.get(el.id) || 0) + 1));
+    const duplicateIds = Array.from(seen).filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}`);
+
+    // The exercise stub's output, which reads like an error on the website.
+    const stubs = Array.from(article.querySelectorAll(".cell_output"))
+        .filter(el => el.textContent.includes("Not answered yet"))
+        .map(el => where(el));
+
+    // Text contrast (WCAG): text colour against the colours beneath it.
+    const rgba = c => {
+        const m = c.match(/^rgba?\(([^)]+)\)$/);
+        if (!m) return null;
+        const v = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+        return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+    };
+    const over_ = (top, bottom) => {
+        const a = top[3];
+        return [0, 1, 2].map(i => top[i] * a + bottom[i] * (1 - a)).concat([1]);
+    };
+    const luminance = c => {
+        const [r, g, b] = c.slice(0, 3).map(v => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = el => {
+        const layers = [];
+        for (let e = el; e; e = e.parentElement) {
+            const s = getComputedStyle(e);
+            if (s.backgroundImage !== "none") return null;
+            const c = rgba(s.backgroundColor);
+            if (c === null) return null;
+            if (c[3] > 0) layers.push(c);
+            if (c[3] >= 1) break;
+        }
+        let bg = [255, 255, 255, 1];
+        for (const layer of layers.reverse()) bg = over_(layer, bg);
+        return bg;
+    };
+    const lowContrast = [];
+    let textChecked = 0;
+    for (const el of document.querySelectorAll("article *, footer *, .bd-sidebar-primary *")) {
+        if (el.closest("mjx-container, svg, button, .headerlink")) continue;
+        const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !visible(el)) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        const s = getComputedStyle(el);
+        const fg = rgba(s.color);
+        const bg = background(el);
+        if (fg === null || bg === null) continue;
+        textChecked += 1;
+        const text = over_(fg, bg);
+        const [hi, lo] = [luminance(text), luminance(bg)].sort((a, b) => b - a);
+        const ratio = (hi + 0.05) / (lo + 0.05);
+        const size = parseFloat(s.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) {
+            const what = `${el.tagName.toLowerCase()} "${clean(el.textContent).slice(0, 40)}"`;
+            lowContrast.push({where: where(el), what, ratio: Math.round(ratio * 100) / 100});
+        }
+    }
+
+    return {
+        theme: document.documentElement.dataset.theme,
+        width: vw,
+        page_overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        display_count: displayCount,
+        equations, too_wide: tooWide.slice(0, 30), inline_math: inlineMath, boxes, images,
+        tex_links: texLinks, duplicate_ids: duplicateIds, stubs,
+        low_contrast: lowContrast.slice(0, 30), text_checked: textChecked,
     };
 }"""
 
@@ -356,6 +569,12 @@ def _open(context, path: str) -> tuple[object, Visit]:
     return page, visit
 
 
+def _set_scheme(page, scheme: str) -> None:
+    """Switch the reader's colour scheme; the theme (default_mode auto) follows it."""
+    page.emulate_media(color_scheme=scheme)
+    page.wait_for_function(f"document.documentElement.dataset.theme === '{scheme}'")
+
+
 def _inspect(page, visit: Visit, recorder: Recorder) -> Visit:
     """Wait until the page opened by ``_open`` is loaded and typeset, then read it."""
     path = visit.url
@@ -368,9 +587,21 @@ def _inspect(page, visit: Visit, recorder: Recorder) -> Visit:
     visit.desktop_overflow = page.evaluate(_OVERFLOW)
     if path in SCREENSHOT_PAGES:
         visit.screenshots = _take_screenshots(page, SCREENSHOT_PAGES[path], "desktop")
+    # The page's layout with every solution open, on a desktop and a phone, light and dark:
+    # the typeset page is only re-laid out (the theme follows the reader's colour scheme).
+    # No transitions: an opened solution would still be fading in, and on the phone the
+    # sidebar still sliding away, when the page is measured.
+    page.add_style_tag(content="*, ::before, ::after { transition: none !important; }")
+    page.evaluate(_OPEN_SOLUTIONS)
+    visit.layout["desktop-light"] = page.evaluate(_LAYOUT)
+    _set_scheme(page, "dark")
+    visit.layout["desktop-dark"] = page.evaluate(_LAYOUT)
     # The same page on a phone: nothing may make the whole page scroll sideways.
     page.set_viewport_size(PHONE)
+    visit.layout["phone-dark"] = page.evaluate(_LAYOUT)
+    _set_scheme(page, "light")
     visit.phone_overflow = page.evaluate(_OVERFLOW)
+    visit.layout["phone-light"] = page.evaluate(_LAYOUT)
     if path in SCREENSHOT_PAGES:
         visit.screenshots += _take_screenshots(page, SCREENSHOT_PAGES[path], "phone")
     visit.final_url = page.url
@@ -494,6 +725,122 @@ def test_page_fits_a_desktop_and_a_phone_screen(visits, path: str) -> None:
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
 
 
+STATES = ("desktop-light", "desktop-dark", "phone-dark", "phone-light")
+
+
+def _faults(path: str, state: str, items: list[dict], what: str) -> str:
+    """One line per fault: the page, the width and theme, where, what and by how much."""
+    lines = [f"{path} at {state.replace('-', ' px, ')}: {len(items)} {what}"]
+    for item in items:
+        extra = f" by {item['over']}px" if "over" in item else ""
+        lines.append(f"  - {item['what']} in {item['where']}{extra}")
+    return "\n".join(lines).replace("desktop px", "1280 px").replace("phone px", "390 px")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_display_equations_fit_the_column_on_a_desktop(visits, path: str) -> None:
+    """MathJax 3 does not break lines: a long equation is split by hand (aligned, split)."""
+    found = visits[path].layout["desktop-light"]
+    assert found["equations"] == [], _faults(
+        path, "desktop-light", found["equations"], "display equations wider than the column"
+    )
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_wide_equations_scroll_in_their_box_with_a_cue_on_a_phone(visits, path: str) -> None:
+    for state in ("phone-light", "phone-dark"):
+        without = [e for e in visits[path].layout[state]["equations"] if not e["cue"]]
+        assert without == [], _faults(
+            path, state, without, "equations that scroll without a visible cue"
+        )
+
+
+def test_equation_checks_see_equations(visits) -> None:
+    """The two tests above must not pass vacuously: every chapter shows display math."""
+    for path in CHAPTER_PAGES:
+        assert visits[path].layout["phone-light"]["display_count"] >= 5, path
+
+
+@pytest.mark.parametrize("path", [*PAGES, "search.html", "genindex.html"])
+def test_nothing_is_wider_than_a_phone(visits, path: str) -> None:
+    """What does not fit scrolls inside its own box (code, equations); nothing else sticks out."""
+    for state in ("phone-light", "phone-dark"):
+        found = visits[path].layout[state]
+        assert found["too_wide"] == [], _faults(
+            path, state, found["too_wide"], "elements wider than the screen"
+        )
+        assert found["page_overflow"] <= 1, f"{path} at {state}: the page scrolls sideways"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_inline_math_stays_inside_its_paragraph(visits, path: str) -> None:
+    for state in ("desktop-light", "phone-light"):
+        found = visits[path].layout[state]["inline_math"]
+        assert found == [], _faults(path, state, found, "inline formulas sticking out")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_code_and_outputs_fit_their_boxes_on_a_desktop(visits, path: str) -> None:
+    """At most 79 characters a line fit the column; nothing scrolls inside its box."""
+    found = visits[path].layout["desktop-light"]["boxes"]
+    assert found == [], _faults(path, "desktop-light", found, "code or output boxes too narrow")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_figures_are_sharp_captioned_and_centred(visits, path: str) -> None:
+    problems = []
+    for image in visits[path].layout["desktop-light"]["images"]:
+        name = f"figure {image['src']}… in {image['where']}"
+        if image["natural"] < 2 * image["shown"] - 1:
+            problems.append(
+                f"{name}: {image['natural']} px wide shown at {image['shown']:.0f} CSS px "
+                "(needs twice the pixels: klbook.plotting's retina PNG, then make refresh)"
+            )
+        if len(image["caption"].split()) < 3:
+            problems.append(f"{name}: no caption (metadata.mystnb.figure.caption)")
+        if image["off_centre"] > 2:
+            problems.append(f"{name}: {image['off_centre']} px off the column's centre")
+    assert problems == [], f"{path} at 1280 px:\n  - " + "\n  - ".join(problems)
+
+
+def test_figure_checks_see_figures(visits) -> None:
+    shown = [i for p in CHAPTER_PAGES for i in visits[p].layout["desktop-light"]["images"]]
+    assert len(shown) >= 10
+
+
+@pytest.mark.parametrize("path", [*PAGES, "search.html", "genindex.html"])
+def test_no_id_is_used_twice(visits, path: str) -> None:
+    duplicates = visits[path].layout["desktop-light"]["duplicate_ids"]
+    assert duplicates == [], f"{path}: ids used more than once (invalid HTML): {duplicates}"
+
+
+@pytest.mark.parametrize("path", [*PAGES, "search.html", "genindex.html"])
+def test_link_text_shows_no_tex(visits, path: str) -> None:
+    found = visits[path].layout["desktop-light"]["tex_links"]
+    assert found == [], _faults(path, "desktop-light", found, "links whose text shows TeX")
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_website_hides_the_unanswered_stub_output(visits, path: str) -> None:
+    found = visits[path].layout["desktop-light"]["stubs"]
+    assert found == [], (
+        f"{path}: 'Not answered yet' shows on the website in {found} "
+        "(tag the stub cell remove-output; the student notebook keeps the output)"
+    )
+
+
+@pytest.mark.parametrize("path", [*PAGES, "search.html"])
+def test_text_is_legible_in_light_and_dark(visits, path: str) -> None:
+    """WCAG contrast of every piece of text against what is beneath it: 4.5, or 3 if large."""
+    for state in ("desktop-light", "desktop-dark"):
+        found = visits[path].layout[state]
+        assert found["theme"] == state.split("-")[1]
+        assert found["text_checked"] > 20, f"{path} at {state}: contrast test saw no text"
+        assert found["low_contrast"] == [], f"{path} at {state}: low contrast " + "; ".join(
+            f"{c['what']} in {c['where']} ({c['ratio']}:1)" for c in found["low_contrast"]
+        )
+
+
 def test_pages_with_math_exist(visits) -> None:
     """The math test above must not pass vacuously: the landing page has math."""
     assert visits[PAGES[0]].mjx_containers > 0
@@ -593,6 +940,38 @@ def test_search_finds_cross_entropy(page) -> None:
     hrefs = [a.get_attribute("href") for a in page.locator("#search-results ul.search li a").all()]
     assert results.count() >= 1
     assert any("04_cross_entropy" in (h or "") for h in hrefs), hrefs
+
+
+#: Queries, and what each result's snippet must show. "entropy" stems to "entropi", which
+#: Sphinx's own snippet code looked for, missed, and showed the toolbar's text instead;
+#: "spread" is in a heading with math; "Gibbs" is in text full of math.
+SEARCHES = {"entropy": "entrop", "spread": "spread", "Gibbs": "gibbs"}
+_SNIPPETS_READY = """() => {
+    const items = document.querySelectorAll("#search-results ul.search li");
+    return items.length > 0 && Array.from(items).every(li => li.querySelector("p.context"));
+}"""
+
+
+@pytest.mark.parametrize("query", SEARCHES)
+def test_search_snippets_show_the_matched_word(page, query: str) -> None:
+    """Each result shows the word in its sentence: not the toolbar, contents list or TeX."""
+    page.goto(f"search.html?q={query}")
+    page.wait_for_function(_SNIPPETS_READY, timeout=20000)
+    results = page.eval_on_selector_all(
+        "#search-results ul.search li",
+        """items => items.map(li => [
+            li.querySelector("a").textContent, li.querySelector("p.context").textContent])""",
+    )
+    assert len(results) >= 2, f"{query!r}: {results}"
+    problems = []
+    for title, snippet in results:
+        if SEARCHES[query] not in snippet.lower():
+            problems.append(f"{title!r}: snippet without {query!r}: {snippet[:120]!r}")
+        if "\\" in snippet or "\\" in title:
+            problems.append(f"{title!r}: TeX in the result: {snippet[:160]!r}")
+        if re.match(r"\W*(\.(ipynb|md|pdf)|Contents)\b", snippet):
+            problems.append(f"{title!r}: the toolbar's or contents' text: {snippet[:160]!r}")
+    assert problems == [], f"search for {query!r}:\n  - " + "\n  - ".join(problems)
 
 
 @pytest.mark.parametrize("path", CHAPTER_PAGES)
