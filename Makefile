@@ -22,7 +22,7 @@ export PYTHONHASHSEED := 0
 # kernel recompiles klbook (3.4 s of the 10.5 s a bare collection takes here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help env book test test-fast lint refresh lab serve clean student grade bench pdf
+.PHONY: help env book test test-fast lint refresh lab serve clean student grade bench pdf mutate
 
 help:
 	@echo "make book     build the website into _build/html (creates .venv on first use)"
@@ -34,6 +34,7 @@ help:
 	@echo "make student  write the student release to _build/student (and a zip)"
 	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into a CSV"
 	@echo "make bench    run the benchmarks into benchmarks/results.md"
+	@echo "make mutate   mutation-test klbook's math modules into benchmarks/mutation.md"
 	@echo "make clean    remove _build and caches (keeps .venv)"
 
 env: $(STAMP)
@@ -93,6 +94,9 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --out benchmarks/results.md
+
+mutate: $(STAMP)
+	nice -n 10 $(PY) benchmarks/mutation.py --out benchmarks/mutation.md
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis .ruff_cache
