@@ -60,6 +60,8 @@ __all__ = [
 #: :func:`best_deterministic_test` tries all 2^(N+1) sets of head counts: N ≤ 20.
 MAX_DETERMINISTIC_FLIPS = 20
 _SUBSETS_PER_BLOCK = 2**15
+#: A size within this relative rounding of alpha counts as at most alpha.
+_LEVEL_RTOL = 1e-12
 
 
 # ---------------------------------------------------------------- validation
@@ -159,7 +161,12 @@ def binomial_log_pmf(n: int, p: float) -> NDArray[np.float64]:
 
 def _log_sum(log_terms: NDArray[np.float64]) -> float:
     """Return log Σ exp(terms); −inf for no terms."""
-    return float(logsumexp(log_terms)) if log_terms.size else -math.inf
+    if log_terms.size == 0:
+        return -math.inf
+    top = float(log_terms.max())
+    if top == -math.inf:
+        return top
+    return top + math.log(float(np.sum(np.exp(log_terms - top))))
 
 
 # ------------------------------------------------ the likelihood-ratio test
@@ -233,7 +240,7 @@ def _one_test(
     if randomised:
         gamma = min(1.0, (alpha - below) / at)  # fills alpha exactly
     else:
-        gamma = 1.0 if below + at <= alpha else 0.0
+        gamma = 1.0 if below + at <= alpha * (1 + _LEVEL_RTOL) else 0.0
     size = below + gamma * at
     # β = Q(K > c) + (1 − γ) Q(K = c)
     above = _log_sum(log_q[c + 1 :])
@@ -422,7 +429,8 @@ def best_deterministic_test(n: int, p: float, q: float, alpha: float) -> Determi
         member = ((sets[:, None] >> counts) & 1).astype(np.float64)  # row: one set S
         alphas = member @ pmf_p
         betas = (1.0 - member) @ pmf_q  # Q(K ∉ S), summed directly: no 1 − Q(S) cancellation
-        allowed = np.flatnonzero(alphas <= level)  # the empty set is always allowed
+        # the empty set is always allowed; a size equal to alpha up to rounding too
+        allowed = np.flatnonzero(alphas <= level * (1 + _LEVEL_RTOL))
         if allowed.size == 0:
             continue
         order = np.lexsort((alphas[allowed], betas[allowed]))[0]
@@ -533,15 +541,21 @@ def sign_rule_errors(n: int | ArrayLike, p: float, q: float) -> SignRuleErrors:
     scalar = np.ndim(n) == 0
     ns = _flip_counts(n)
     pf, qf = _open_coin(p, "p"), _open_coin(q, "q")
-    scale = abs(math.log(pf / qf)) + abs(math.log((1 - pf) / (1 - qf)))
+    # log-likelihood ratio of one head and of one tail, accurate when p ≈ q
+    heads, tails = np.asarray(log_likelihood_ratio(np.array([1, 0]), 1, pf, qf), dtype=np.float64)
+    scale = abs(heads) + abs(tails)
     log_half = math.log(0.5)
+    # log k! for every k needed, once: the binomial coefficients of all n from it
+    log_factorial = gammaln(np.arange(int(ns.max()) + 1) + 1.0)
     err_p, err_q = [], []
     for m in ns:
         m = int(m)
         k = np.arange(m + 1)
-        llr = np.asarray(log_likelihood_ratio(k, m, pf, qf), dtype=np.float64)
+        llr = k * heads + (m - k) * tails
         tie = np.abs(llr) <= 1e-12 * m * scale
-        log_p, log_q = binomial_log_pmf(m, pf), binomial_log_pmf(m, qf)
+        log_choose = log_factorial[m] - log_factorial[k] - log_factorial[m - k]
+        log_p = log_choose + k * math.log(pf) + (m - k) * math.log1p(-pf)
+        log_q = log_choose + k * math.log(qf) + (m - k) * math.log1p(-qf)
         err_p.append(
             np.logaddexp(_log_sum(log_p[(llr < 0) & ~tie]), log_half + _log_sum(log_p[tie]))
         )

@@ -139,9 +139,36 @@ RUNNING_DIE = FunctionCheck(
     ),
 )
 
+# --- ex-ch3-martingale-spread: sd of R_100 = P^N/Q^N under Q ---------------------------
+_N_MART = 100
+_BASE = sum(p * p / q for p, q in zip(_P, _Q, strict=True))  # E_Q[(P/Q)^2] per flip
+_BASE_SWAPPED = sum(q * q / p for p, q in zip(_P, _Q, strict=True))  # E_P[(Q/P)^2]
+
+MARTINGALE_SPREAD = NumericCheck(
+    expected=math.sqrt(_BASE**_N_MART - 1),
+    rtol=0.01,
+    hint=(
+        "The mean of a product of independent factors is the product of their means: "
+        "find E_Q[(P(X)/Q(X))^2] for one flip, raise it to the power N, and remember "
+        "that E_Q[R_N] = 1."
+    ),
+    mistakes=[
+        (_BASE**_N_MART - 1, "that is the variance; the question asks for the standard deviation."),
+        (
+            math.sqrt(_BASE_SWAPPED**_N_MART - 1),
+            "under Q the factor (P/Q)^2 is weighted by Q's probabilities: q (p/q)^2 = p^2/q.",
+        ),
+        (
+            math.sqrt(_N_MART * (_BASE - 1)),
+            "the factors multiply, so their second moments multiply too; they do not add.",
+        ),
+    ],
+)
+
 CHECKS = {
     "ex-ch3-limit-under-q": LIMIT_UNDER_Q,
     "ex-ch3-die-bits": DIE_BITS,
     "ex-ch3-wrong-way": WRONG_WAY,
     "ex-ch3-running-die": RUNNING_DIE,
+    "ex-ch3-martingale-spread": MARTINGALE_SPREAD,
 }
