@@ -21,8 +21,9 @@ def _kl(p: list[float], q: list[float], log=math.log) -> float:
     return sum(pi * log(pi / qi) for pi, qi in zip(p, q, strict=True) if pi > 0)
 
 
-# --- ex-ch2-uniform-coin: KL(Bern(p) ‖ fair coin) = ln 2 − H(p), at p = 0.9 (nats) ----
-_P_COIN = 0.9
+# --- ex-ch2-uniform-coin: KL(Bern(p) ‖ fair coin) = ln 2 − H(p), at p = 0.8 (nats) ----
+# (p = 0.8, not the 0.9 coin whose KL the chapter prints in its asymmetry section)
+_P_COIN = 0.8
 _H_COIN = -(_P_COIN * math.log(_P_COIN) + (1 - _P_COIN) * math.log(1 - _P_COIN))
 _COIN = [_P_COIN, 1 - _P_COIN]
 _FAIR = [0.5, 0.5]
@@ -137,9 +138,48 @@ SAMPLES_NEEDED = NumericCheck(
     ],
 )
 
+# --- ex-ch2-quadratic: KL(P‖Q) ≈ Σ (Q − P)² / (2P); for coins (p − q)² / (2p(1 − p)) ---
+_P_NEAR, _Q_NEAR = 0.3, 0.33
+_DELTA = _Q_NEAR - _P_NEAR
+_NEAR_P = [_P_NEAR, 1 - _P_NEAR]
+_NEAR_Q = [_Q_NEAR, 1 - _Q_NEAR]
+
+QUADRATIC = NumericCheck(
+    expected=sum((qi - pi) ** 2 / (2 * pi) for pi, qi in zip(_NEAR_P, _NEAR_Q, strict=True)),
+    hint=(
+        "Expand log(Q/P) = log(1 + δ/P) to second order, use Σ δ = 0, and evaluate the "
+        "quadratic term for the two outcomes of the coin, in nats."
+    ),
+    rtol=3e-3,
+    units=BITS,
+    mistakes=[
+        (
+            _kl(_NEAR_P, _NEAR_Q),
+            "that is the exact KL; the question asks for the quadratic approximation.",
+        ),
+        (
+            _DELTA**2 / (2 * _Q_NEAR * (1 - _Q_NEAR)),
+            "the denominator holds the truth P, p(1 − p), not the model's q(1 − q).",
+        ),
+        (
+            _DELTA**2 / (_P_NEAR * (1 - _P_NEAR)),
+            "the second-order term of log(1 + u) is −u²/2: keep the factor 1/2.",
+        ),
+        (
+            _DELTA**2 / (2 * _P_NEAR),
+            "tails contribute a quadratic term too: add (q − p)²/(2(1 − p)).",
+        ),
+        (
+            _DELTA / (2 * _P_NEAR * (1 - _P_NEAR)),
+            "the difference q − p must be squared.",
+        ),
+    ],
+)
+
 CHECKS = {
     "ex-ch2-uniform-coin": UNIFORM_COIN,
     "ex-ch2-bits-three": BITS_THREE,
     "ex-ch2-mc-function": MC_FUNCTION,
     "ex-ch2-samples-needed": SAMPLES_NEEDED,
+    "ex-ch2-quadratic": QUADRATIC,
 }
