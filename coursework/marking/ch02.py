@@ -17,8 +17,8 @@ def _kl(p: list[float], q: list[float], log=math.log) -> float:
     return math.fsum(a * log(a / b) for a, b in zip(p, q, strict=True) if a > 0)
 
 
-# ex-ch2-uniform-coin: KL(Bern(0.9) ‖ fair coin) in nats, straight from the definition.
-_UNIFORM_COIN = _kl([0.9, 0.1], [0.5, 0.5])
+# ex-ch2-uniform-coin: KL(Bern(0.8) ‖ fair coin) in nats, straight from the definition.
+_UNIFORM_COIN = _kl([0.8, 0.2], [0.5, 0.5])
 
 # ex-ch2-bits-three: KL(P‖Q) in bits for P = (0.6, 0.3, 0.1), Q = (0.3, 0.3, 0.4).
 _BITS_THREE = _kl([0.6, 0.3, 0.1], [0.3, 0.3, 0.4], log=math.log2)
@@ -44,9 +44,14 @@ _MEAN = math.fsum(p * lam for p, lam in zip(_LOADED, _LAMBDA, strict=True))
 _VAR = math.fsum(p * (lam - _MEAN) ** 2 for p, lam in zip(_LOADED, _LAMBDA, strict=True))
 _SAMPLES = math.ceil(_VAR / 0.01**2)
 
+# ex-ch2-quadratic: the quadratic approximation of KL(P‖Q) for p = 0.3, q = 0.33, in nats,
+# (q - p)^2 / (2p) + (q - p)^2 / (2(1 - p)) term by term (not the exact KL).
+_QUADRATIC = math.fsum(d**2 / (2 * a) for a, d in ((0.3, 0.33 - 0.3), (0.7, 0.3 - 0.33)))
+
 MARKING = {
     "ex-ch2-uniform-coin": Numeric(_UNIFORM_COIN, rtol=1e-3, units=BITS),
     "ex-ch2-bits-three": Numeric(_BITS_THREE, rtol=1e-3),
     "ex-ch2-mc-function": Function(_MC_CASES, rtol=1e-6, forbid=("klbook",)),
     "ex-ch2-samples-needed": Numeric(_SAMPLES, rtol=0.0, atol=0.25),
+    "ex-ch2-quadratic": Numeric(_QUADRATIC, rtol=3e-3, units=BITS),
 }
