@@ -22,7 +22,7 @@ export PYTHONHASHSEED := 0
 # kernel recompiles klbook (3.4 s of the 10.5 s a bare collection takes here).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help env book test test-fast lint refresh lab serve clean student grade bench pdf mutate
+.PHONY: help env book test test-fast lint refresh lab serve clean student grade bench pdf mutate book-student
 
 help:
 	@echo "make book     build the website into _build/html (creates .venv on first use)"
@@ -32,7 +32,8 @@ help:
 	@echo "make lab      open the chapters in JupyterLab"
 	@echo "make serve    serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make student  write the student release to _build/student (and a zip)"
-	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks into a CSV"
+	@echo "make book-student  build the website without solutions into _build/student-site/html"
+	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks, each in a sandbox, into a CSV"
 	@echo "make bench    run the benchmarks into benchmarks/results.md"
 	@echo "make mutate   mutation-test klbook's math modules into benchmarks/mutation.md"
 	@echo "make clean    remove _build and caches (keeps .venv)"
@@ -87,10 +88,13 @@ serve: $(STAMP)
 	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
 student: $(STAMP)
-	$(PY) -m klbook.coursework release --out _build/student chapters/*.ipynb
+	$(PY) -m coursework release --out _build/student chapters/*.ipynb
+
+book-student: $(STAMP)
+	$(PY) -m coursework book-student --out _build/student-site
 
 grade: $(STAMP)
-	$(PY) -m klbook.coursework grade --out _build/grades.csv $(SUBMISSIONS)
+	$(PY) -m coursework grade --out _build/grades.csv $(SUBMISSIONS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --out benchmarks/results.md
