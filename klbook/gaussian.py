@@ -10,6 +10,7 @@ Conventions, as everywhere in the book:
 * A 0-d result is returned as a Python ``float``.
 
 Contents: :func:`gaussian_kl` (univariate and diagonal multivariate),
+:func:`gaussian_kl_full` (multivariate with full covariance matrices),
 :func:`vae_kl` (the KL term of a variational autoencoder),
 :class:`GaussianMixture` (a one-dimensional mixture of Gaussians),
 :func:`kl_on_grid` (KL between two densities by the trapezoid rule) and
@@ -40,11 +41,13 @@ __all__ = [
     "GaussianMixture",
     "fit_gaussian_kl",
     "gaussian_kl",
+    "gaussian_kl_full",
     "kl_on_grid",
     "vae_kl",
 ]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+_LN2 = math.log(2.0)
 
 
 def _normal_logpdf(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike) -> NDArray[np.float64]:
@@ -55,6 +58,9 @@ def _normal_logpdf(x: ArrayLike, mu: ArrayLike, sigma: ArrayLike) -> NDArray[np.
 
 Result = float | NDArray[np.float64]
 Axis = int | tuple[int, ...] | None
+
+#: kl_on_grid's default tail_tol, which fit_gaussian_kl applies to its fit.
+_DEFAULT_TAIL_TOL = 1e-4
 
 #: Below this |t| the variance term uses its Taylor series (see ``_variance_term``).
 _SERIES_CUTOFF = 0.1
@@ -132,9 +138,15 @@ def _variance_term(t: NDArray[np.float64]) -> NDArray[np.float64]:
     comes from their different widths: ½(σp²/σq² − 1) − log(σp/σq).
     For small |t| the two terms nearly cancel, so the Taylor series
     Σ_{k≥2} (2t)^k / (2·k!) = t² + 2t³/3 + t⁴/3 + … is used instead.
+
+    For large t, e^{2t} overflows (t > 354.89) before ½e^{2t} does (t > 355.24):
+    there ½e^{2t} is formed as e^{2t − ln 2}, so the result is ``inf`` only where
+    the true value exceeds the largest float.
     """
-    with np.errstate(over="ignore"):  # e^{2t} overflows only where the true KL does too
+    with np.errstate(over="ignore"):  # the overflows are replaced or real; see above
         direct = 0.5 * np.expm1(2.0 * t) - t
+        halved = np.exp(2.0 * t - _LN2) - 0.5 - t
+    direct = np.where(np.isinf(direct), halved, direct)
     small = np.abs(t) < _SERIES_CUTOFF
     if small.any():
         ts = np.where(small, t, 0.0)
@@ -210,7 +222,11 @@ def gaussian_kl(
     series where |t| < 0.1, so the result keeps its relative accuracy when P
     and Q are close (where the textbook formula cancels to rounding noise).
     Every term is then non-negative; a final clip to 0 only guards against
-    rounding, since KL is never negative (Gibbs' inequality).
+    rounding, since KL is never negative (Gibbs' inequality). Neither term
+    forms a square that could overflow before the half of it that the KL
+    needs (σp²/σq² and (μp − μq)²/σq² both do for ratios from 1.34e154 to
+    1.9e154), so the result is ``inf`` only where the KL exceeds the largest
+    float, or where μp − μq itself does.
 
     Examples
     --------
@@ -233,10 +249,120 @@ def gaussian_kl(
     sq = _positive(sigma_q, "sigma_q")
     mp, sp, mq, sq = _broadcast((mp, sp, mq, sq), names)
     width = _variance_term(_log_ratio(sp, sq))
-    with np.errstate(over="ignore"):
-        location = 0.5 * ((mp - mq) / sq) ** 2
+    with np.errstate(over="ignore"):  # an overflow here is real: the KL exceeds the float range
+        z = (mp - mq) / sq
+        location = (0.5 * z) * z  # ½z², never forming z², which overflows first
     kl = np.maximum(width + location, 0.0)
     return scalar_or_array(_sum_over(kl, axis) / scale)
+
+
+def _mean_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    arr = _finite(x, name)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty one-dimensional vector, got shape {arr.shape}"
+        )
+    return arr
+
+
+def _covariance_cholesky(cov: ArrayLike, name: str, d: int) -> NDArray[np.float64]:
+    """Return the lower Cholesky factor L (cov = L Lᵀ) of a d × d covariance, or raise."""
+    arr = _finite(cov, name)
+    if arr.shape != (d, d):
+        raise ValueError(f"{name} must be a {d} × {d} matrix to match the means, got {arr.shape}")
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-12 * float(np.abs(arr).max())):
+        raise ValueError(f"{name} must be symmetric: a covariance matrix equals its transpose")
+    try:
+        return np.linalg.cholesky(arr)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            f"{name} must be positive definite (a Cholesky factorisation failed): "
+            "every direction needs a positive variance"
+        ) from None
+
+
+def gaussian_kl_full(
+    mu_p: ArrayLike,
+    cov_p: ArrayLike,
+    mu_q: ArrayLike,
+    cov_q: ArrayLike,
+    *,
+    base: float | None = None,
+) -> float:
+    """KL(N(μp, Σp) ‖ N(μq, Σq)) between two d-dimensional Gaussians with full covariances.
+
+    KL = ½ [tr(Σq⁻¹ Σp) + (μp − μq)ᵀ Σq⁻¹ (μp − μq) − d + log det Σq − log det Σp].
+
+    Parameters
+    ----------
+    mu_p, cov_p : array_like
+        Mean vector (length d) and covariance matrix (d × d, symmetric,
+        positive definite) of P, the truth.
+    mu_q, cov_q : array_like
+        Mean vector and covariance matrix of Q, the model.
+    base : float, optional
+        Logarithm base; natural log (nats) when omitted, 2 for bits.
+
+    Returns
+    -------
+    float
+        KL(P‖Q) ≥ 0, zero when the means and the covariances are equal (up
+        to rounding in the factorisations: of order 1e-30 nats).
+
+    Raises
+    ------
+    ValueError
+        If a mean is not a finite non-empty vector, a covariance is not a
+        finite d × d matrix that is symmetric (to 1e-12 of its largest
+        entry) and positive definite, the dimensions differ, or ``base`` is
+        invalid.
+
+    See Also
+    --------
+    gaussian_kl : the univariate and diagonal case, to which this reduces.
+
+    Notes
+    -----
+    With the Cholesky factors Σp = Lp Lpᵀ and Σq = Lq Lqᵀ, let s_i be the
+    singular values of A = Lq⁻¹ Lp and v = Lq⁻¹ (μp − μq). Then
+    tr(Σq⁻¹ Σp) = Σ s_i² and log det Σp − log det Σq = Σ log s_i², so
+
+        KL = Σ_i [½(s_i² − 1) − log s_i] + ½ vᵀv,
+
+    the same width term as :func:`gaussian_kl`, with s_i in place of σp/σq,
+    computed in the same cancellation-free way. For diagonal covariances
+    s_i = σp,i/σq,i and v_i = (μp,i − μq,i)/σq,i, which is the sum of
+    univariate KLs. For P ≈ Q the textbook formula cancels to rounding
+    noise; this form keeps the result's relative accuracy. The matrices are
+    factorised once each; nothing is inverted explicitly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from klbook import gaussian_kl, gaussian_kl_full
+    >>> cov = np.array([[1.0, 0.9], [0.9, 1.0]])
+    >>> gaussian_kl_full([0.0, 0.0], cov, [0.0, 0.0], cov)
+    0.0
+    >>> round(gaussian_kl_full([0.0, 0.0], cov, [0.0, 0.0], np.eye(2)), 6)   # ½ log(1/0.19)
+    0.830366
+    >>> kl_diag = gaussian_kl_full([0.0, 1.0], np.diag([4.0, 1.0]), [0.0, 0.0], np.eye(2))
+    >>> kl_diag == gaussian_kl([0.0, 1.0], [2.0, 1.0], 0.0, 1.0, axis=-1)
+    True
+    """
+    scale = log_base(base)
+    mp = _mean_vector(mu_p, "mu_p")
+    mq = _mean_vector(mu_q, "mu_q")
+    if mp.shape != mq.shape:
+        raise ValueError(f"mu_p and mu_q must have the same length, got {mp.size} and {mq.size}")
+    lp = _covariance_cholesky(cov_p, "cov_p", mp.size)
+    lq = _covariance_cholesky(cov_q, "cov_q", mp.size)
+    a = np.linalg.solve(lq, lp)  # Lq⁻¹ Lp: the shape of P measured in Q's units
+    s = np.linalg.svd(a, compute_uv=False)
+    v = np.linalg.solve(lq, mp - mq)
+    width = float(np.sum(_variance_term(np.log(s))))
+    with np.errstate(over="ignore"):  # an overflow here is real: the KL exceeds the float range
+        location = float(np.sum((0.5 * v) * v))
+    return max(width + location, 0.0) / scale
 
 
 def vae_kl(
@@ -279,6 +405,13 @@ def vae_kl(
     --------
     gaussian_kl
 
+    Notes
+    -----
+    The result is ``inf`` only where the true KL exceeds the largest float:
+    σ² = e^{log_var} overflows for log_var > 709.78, but ½σ² is formed
+    without it, so log_var up to about 710.47 (and |μ| up to 1.9e154) gives
+    a finite KL.
+
     Examples
     --------
     >>> import numpy as np
@@ -296,8 +429,8 @@ def vae_kl(
     if axis is not None:
         m, lv = np.atleast_1d(m), np.atleast_1d(lv)
     # ½(σ² − 1 − log σ²) is the width term of gaussian_kl with t = log σ = log_var / 2.
-    with np.errstate(over="ignore"):
-        kl = np.maximum(_variance_term(0.5 * lv) + 0.5 * m**2, 0.0)
+    with np.errstate(over="ignore"):  # an overflow here is real: the KL exceeds the float range
+        kl = np.maximum(_variance_term(0.5 * lv) + (0.5 * m) * m, 0.0)
     return scalar_or_array(_sum_over(kl, axis) / scale)
 
 
@@ -468,13 +601,37 @@ def _log_density(values: ArrayLike, name: str, x: NDArray[np.float64]) -> NDArra
     return arr
 
 
+def _kl_integrand(log_p: NDArray[np.float64], log_q: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return p log(p/q) at each grid point, 0 where p = 0 (the convention 0 log 0 = 0)."""
+    p = np.exp(log_p)
+    with np.errstate(invalid="ignore"):  # -inf - -inf where both are zero; masked below
+        return np.where(p > 0, p * (log_p - log_q), 0.0)
+
+
 def _trapezoid_kl(
     log_p: NDArray[np.float64], log_q: NDArray[np.float64], x: NDArray[np.float64]
 ) -> float:
-    p = np.exp(log_p)
-    with np.errstate(invalid="ignore"):  # -inf - -inf where both are zero; masked below
-        integrand = np.where(p > 0, p * (log_p - log_q), 0.0)
-    return float(np.trapezoid(integrand, x))
+    return float(np.trapezoid(_kl_integrand(log_p, log_q), x))
+
+
+def _check_tails(integrand: NDArray[np.float64], x: NDArray[np.float64], tail_tol: float) -> None:
+    """Raise unless the KL integrand at the grid's ends, times its length, is within tail_tol."""
+    end = 0 if abs(integrand[0]) >= abs(integrand[-1]) else -1
+    tail = abs(float(integrand[end])) * float(x[-1] - x[0])
+    if tail > tail_tol:
+        raise ValueError(
+            f"x: the integrand p log(p/q) is {float(integrand[end]):.3g} at "
+            f"x = {float(x[end]):g}, not negligible at the ends of the grid (times the "
+            f"grid's length, {tail:.3g} nats > tail_tol = {tail_tol:g}): widen the grid"
+        )
+
+
+def _tolerance(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
 
 
 def kl_on_grid(
@@ -484,6 +641,7 @@ def kl_on_grid(
     *,
     base: float | None = None,
     mass_tol: float = 1e-3,
+    tail_tol: float = _DEFAULT_TAIL_TOL,
 ) -> float:
     """KL(P‖Q) = ∫ p log(p/q) dx between two densities, by the trapezoid rule on a grid.
 
@@ -501,6 +659,12 @@ def kl_on_grid(
         How far the trapezoid integral of each density may stray from one.
         A larger miss means the grid is too narrow or too coarse, and the KL
         would be wrong; it is an error rather than a silent renormalisation.
+    tail_tol : float, default 1e-4
+        How large, in nats, the integrand p log(p/q) at either end of the
+        grid may be once multiplied by the grid's length. A larger value
+        means the integral is still growing where the grid stops, so the
+        tails it leaves out would change the KL. The product is a generous
+        yardstick: Gaussian-like tails beyond the grid add far less.
 
     Returns
     -------
@@ -511,25 +675,42 @@ def kl_on_grid(
     ------
     ValueError
         If the grid is not strictly increasing, a shape differs from the
-        grid's, a log-density is NaN or +inf, or a density does not integrate
-        to one within ``mass_tol``.
+        grid's, a log-density is NaN or +inf, a density does not integrate
+        to one within ``mass_tol``, the integrand is not negligible at the
+        ends of ``x`` (``tail_tol``), or a tolerance is not a positive number.
 
     Notes
     -----
     Discretisation can make the estimate fall a hair below zero when P ≈ Q;
     it is then returned as 0, since KL is never negative.
 
+    A grid can hold nearly all of both densities' mass and still cut off
+    part of the KL: where Q is wider than P, log(q/p) grows without bound in
+    the tails, so q log(q/p) can matter where q itself is tiny. The
+    ``tail_tol`` check catches that.
+
     Examples
     --------
     >>> import numpy as np
     >>> from scipy.stats import norm
     >>> from klbook import gaussian_kl, kl_on_grid
-    >>> x = np.linspace(-12, 12, 2001)
+    >>> x = np.linspace(-16, 16, 2001)
     >>> est = kl_on_grid(norm.logpdf(x, 1, 2), norm.logpdf(x, 0, 1), x)
     >>> round(est, 5), round(gaussian_kl(1, 2, 0, 1), 5)
     (1.30685, 1.30685)
+
+    On ±8 both densities hold all but 3e-4 of their mass, but at x = 8 the
+    log ratio of the wide P to the narrow Q is about 25 nats:
+
+    >>> x = np.linspace(-8, 8, 1001)
+    >>> kl_on_grid(norm.logpdf(x, 1, 2), norm.logpdf(x, 0, 1), x)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: x: the integrand p log(p/q) is 0.011 at x = 8, not negligible ...: widen the grid
     """
     scale = log_base(base)
+    mass_tol = _tolerance(mass_tol, "mass_tol")
+    tail_tol = _tolerance(tail_tol, "tail_tol")
     xa = _grid(x)
     lp = _log_density(log_p, "log_p", xa)
     lq = _log_density(log_q, "log_q", xa)
@@ -540,7 +721,11 @@ def kl_on_grid(
                 f"exp({name}) integrates to {mass:.6g} on x, not 1 (tolerance {mass_tol:g}): "
                 "widen or refine the grid; klbook does not renormalise"
             )
-    return max(_trapezoid_kl(lp, lq, xa), 0.0) / scale
+    integrand = _kl_integrand(lp, lq)
+    kl = float(np.trapezoid(integrand, xa))
+    if math.isfinite(kl):  # an infinite KL (q = 0 < p) needs no wider grid
+        _check_tails(integrand, xa, tail_tol)
+    return max(kl, 0.0) / scale
 
 
 class GaussianFit(NamedTuple):
@@ -587,8 +772,10 @@ def fit_gaussian_kl(
     ``direction="forward"`` minimises KL(P‖Q), the book's usual order (truth
     first), which makes Q cover all of P's mass: the optimum matches P's mean
     and variance. ``direction="reverse"`` minimises KL(Q‖P), which makes Q
-    avoid regions where P is small: it settles on one mode, which one
-    depending on the start ``x0``.
+    avoid regions where P is small. Reverse KL is not convex in (μ, σ): for a
+    target with several modes it has a local minimum on each well separated
+    mode and can have others (for two modes, a wide Gaussian spanning both),
+    and the fit returns the one that the optimiser reaches from ``x0``.
 
     Parameters
     ----------
@@ -614,13 +801,21 @@ def fit_gaussian_kl(
     ValueError
         If ``direction`` is unknown, the grid or the target is invalid, P does
         not integrate to one on the grid within 1e-3, ``x0`` has a
-        non-positive σ, or the fitted Q has mass outside the grid.
+        non-positive σ, or the fitted Q has mass outside the grid or a KL
+        integrand that the grid cuts off (see Notes).
 
     Notes
     -----
     The optimiser (Nelder–Mead from :func:`scipy.optimize.minimize`) works on
-    (μ, log σ), so σ stays positive. Reverse KL has a local minimum per mode;
-    the fit returns the one reached from ``x0``.
+    (μ, log σ), so σ stays positive. It finds a local minimum, not
+    necessarily the global one: forward KL has a single minimum (the
+    moments), but reverse KL can have several, so compare fits from a few
+    starts ``x0`` and keep the one with the smallest KL.
+
+    The fitted Q is checked as :func:`kl_on_grid` checks its densities: it
+    must have all but 1e-3 of its mass on the grid, and the integrand of the
+    KL that was minimised must be negligible at the grid's ends (its default
+    ``tail_tol``).
 
     Examples
     --------
@@ -634,6 +829,14 @@ def fit_gaussian_kl(
     >>> rev = fit_gaussian_kl(mix.logpdf, x, "reverse", x0=(1.0, 1.0))
     >>> round(rev.mu, 2), round(rev.sigma, 2)            # one mode: about N(2, 0.5²)
     (2.0, 0.5)
+
+    Reverse KL has more than one local minimum: a wide start finds a wide
+    Gaussian between the modes, with a larger KL than the one-mode fit's:
+
+    >>> x = np.linspace(-12, 12, 2401)
+    >>> wide = fit_gaussian_kl(mix.logpdf, x, "reverse", x0=(0.0, 3.0))
+    >>> round(abs(wide.mu), 3), round(wide.sigma, 3), round(wide.kl, 3), round(rev.kl, 3)
+    (0.0, 1.736, 1.871, 0.693)
     """
     if direction not in ("forward", "reverse"):
         raise ValueError(f"direction must be 'forward' or 'reverse', got {direction!r}")
@@ -668,10 +871,14 @@ def fit_gaussian_kl(
         options={"xatol": 1e-9, "fatol": 1e-13, "maxiter": 4000},
     )
     mu, sigma = float(res.x[0]), math.exp(float(res.x[1]))
-    q_mass = float(np.trapezoid(np.exp(_normal_logpdf(xa, mu, sigma)), xa))
+    lq = _normal_logpdf(xa, mu, sigma)
+    q_mass = float(np.trapezoid(np.exp(lq), xa))
     if abs(q_mass - 1.0) > 1e-3:
         raise ValueError(
             f"the fitted Gaussian N({mu:.4g}, {sigma:.4g}²) has mass {q_mass:.4g} on x: "
             "widen the grid"
         )
+    if math.isfinite(res.fun):
+        integrand = _kl_integrand(lp, lq) if direction == "forward" else _kl_integrand(lq, lp)
+        _check_tails(integrand, xa, _DEFAULT_TAIL_TOL)
     return GaussianFit(mu, sigma, max(float(res.fun), 0.0))
