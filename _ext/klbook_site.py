@@ -24,7 +24,9 @@ for a fault a reader saw (issue 16):
   that this extension writes into each math element's ``data-text``.
 * **Bibliography labels are author–year** (``Cover and Thomas, 2006``), as
   the citations in the text are: the pybtex style ``klbook`` is ``plain``
-  with the label style ``klbook_author_year``.
+  with the label style ``klbook_author_year``; the citation style
+  ``klbook_author_year`` is sphinxcontrib-bibtex's ``author_year`` with the
+  labels' a, b, ... for two works of one author and year.
 * **Valid HTML:** sphinx-exercise gives every exercise's and solution's body
   the same ``id`` (``exercise-content``, ``solution-content``); each gets
   its own. "Solution to Exercise 1.1" no longer underlines a leading space.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +47,21 @@ from docutils import nodes
 from pybtex.plugin import find_plugin, register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.template import join
+from pybtex.style.template import node as template_node
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+from sphinxcontrib.bibtex.style.referencing.author_year import (
+    AuthorYearReferenceStyle as _AuthorYearReferenceStyle,
+)
+from sphinxcontrib.bibtex.style.referencing.basic_author_year import (
+    BasicAuthorYearParentheticalReferenceStyle,
+    BasicAuthorYearTextualReferenceStyle,
+)
+from sphinxcontrib.bibtex.style.template import join2, post_text, pre_text
+from sphinxcontrib.bibtex.style.template import reference as cite_reference
+from sphinxcontrib.bibtex.style.template import year as _year
 
 __all__ = ["tex_to_text"]
 
@@ -251,7 +267,7 @@ def _render(items: list) -> str:
                 top, bottom = argument(), argument()
                 top = top if _is_simple(top) else f"({top})"
                 bottom = bottom if _is_simple(bottom) else f"({bottom})"
-                out.append(f"{top}/{bottom}")
+                out.append(f"{top}/{bottom} ")
             elif name == "sqrt":
                 body = argument()
                 out.append("√" + (body if _is_simple(body) else f"({body})"))
@@ -292,10 +308,15 @@ def tex_to_text(tex: str) -> str:
     'e^(-N KL)'
     >>> tex_to_text(r"\hat{\sigma}^2_{n}")
     'σ̂²ₙ'
+    >>> tex_to_text(r"L_N = \frac{1}{N}\sum_j \lambda(x_j), \mathrm{Var}_P\!\left[\log X\right]")
+    'L_N = 1/N Σⱼ λ(xⱼ), Var_P[log X]'
     """
     text = _render(_parse(tex))
     text = text.replace("\\", "")
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+([)\]},.;:!?])", r"\1", text)  # no space before closing marks
+    text = re.sub(r"([(\[{])\s+", r"\1", text)  # nor after opening ones
+    return text.strip()
 
 
 def plain_text(node: nodes.Node) -> str:
@@ -548,7 +569,10 @@ def page_context(
     if "body" in context:
         context["body"] = add_math_text(context["body"])
     if pagename == "search":
-        app.builder.add_js_file(SEARCH_JS)
+        # Deferred: the search template loads searchtools.js after every added script,
+        # and this one replaces two of its functions (it runs before DOMContentLoaded,
+        # when searchtools starts the search).
+        app.builder.add_js_file(SEARCH_JS, defer="defer")
 
 
 def add_static_path(app: Sphinx) -> None:
@@ -606,8 +630,78 @@ class AuthorYearStyle(PlainStyle):
     default_label_style = "klbook_author_year"
 
 
+@template_node
+def _year_as_labelled(children: list, data: dict[str, Any]) -> Any:
+    """Format the year as the entry's label has it: with a, b, ... where labels tie."""
+    assert not children
+    label = data["formatted_entry"].label
+    suffix = re.search(r"\d([a-z]?)$", label)
+    return join[_year, suffix.group(1) if suffix else ""].format_data(data)
+
+
+@dataclass
+class _Parenthetical(BasicAuthorYearParentheticalReferenceStyle):
+    def inner(self, role_name: str) -> Any:
+        return join2(sep1=self.pre_text_sep, sep2=self.post_text_sep)[
+            pre_text,
+            cite_reference[
+                join(sep=self.author_year_sep)[
+                    self.person.author_or_editor_or_title(full="s" in role_name),
+                    _year_as_labelled,
+                ]
+            ],
+            post_text,
+        ]
+
+
+@dataclass
+class _Textual(BasicAuthorYearTextualReferenceStyle):
+    def inner(self, role_name: str) -> Any:
+        return join(sep=self.text_reference_sep)[
+            self.person.author_or_editor_or_title(full="s" in role_name),
+            join[
+                self.bracket.left,
+                join2(sep1=self.pre_text_sep, sep2=self.post_text_sep)[
+                    pre_text, cite_reference[_year_as_labelled], post_text
+                ],
+                self.bracket.right,
+            ],
+        ]
+
+
+@dataclass
+class AuthorYearReferenceStyle(_AuthorYearReferenceStyle):
+    """sphinxcontrib-bibtex's ``author_year`` citations, with the labels' a, b, ...
+
+    Two works of one author and year ("PyTorch Contributors, 2026a" and
+    "...2026b" in the bibliography) are cited with the same letters.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        parenthetical = _Parenthetical(
+            bracket=self.bracket_parenthetical,
+            person=self.person,
+            author_year_sep=self.author_year_sep,
+            pre_text_sep=self.pre_text_sep,
+            post_text_sep=self.post_text_sep,
+        )
+        textual = _Textual(
+            bracket=self.bracket_textual,
+            person=self.person,
+            text_reference_sep=self.text_reference_sep,
+            pre_text_sep=self.pre_text_sep,
+            post_text_sep=self.post_text_sep,
+        )
+        for style in (parenthetical, textual):
+            self.role_style.update((role, style) for role in style.role_names())
+
+
 register_plugin("pybtex.style.labels", "klbook_author_year", AuthorYearLabelStyle)
 register_plugin("pybtex.style.formatting", "klbook", AuthorYearStyle)
+register_bibtex_plugin(
+    "sphinxcontrib.bibtex.style.referencing", "klbook_author_year", AuthorYearReferenceStyle
+)
 
 
 # --------------------------------------------------------------------------- setup

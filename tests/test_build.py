@@ -262,3 +262,110 @@ def test_figures_are_opaque(built_site) -> None:
         if min(corners) < 255:
             transparent.append(png.name)
     assert transparent == [], f"figures with a transparent background: {transparent}"
+
+
+# --------------------------------------------------------------------------- as readers see it
+
+
+def _search_index(built_site) -> dict:
+    text = (built_site.html / "searchindex.js").read_text(encoding="utf-8")
+    prefix = "Search.setIndex("
+    assert text.startswith(prefix) and text.rstrip().endswith(")")
+    return json.loads(text[len(prefix) : text.rstrip().rindex(")")])
+
+
+def test_search_index_titles_show_no_tex(built_site) -> None:
+    """Search results list page and section titles: math in them reads as text (1/√N)."""
+    index = _search_index(built_site)
+    titles = [*index["titles"], *index["alltitles"]]
+    with_tex = [t for t in titles if "\\" in t]
+    assert with_tex == [], f"search index titles with TeX: {with_tex}"
+    plain = [t for t in index["alltitles"] if "√" in t]
+    assert plain, "no section title with math in the index: the check above proves nothing"
+
+
+@pytest.mark.parametrize("doc", [*DOCS, "search", "genindex"])
+def test_page_has_a_description(built_site, doc: str) -> None:
+    html = (built_site.html / f"{doc}.html").read_text(encoding="utf-8")
+    found = re.findall(r'<meta name="description" content="([^"]*)"', html)
+    assert len(found) == 1, f"{doc}: {len(found)} <meta name=description>"
+    words = found[0].split()
+    assert len(words) >= 6, f"{doc}: description {found[0]!r}"
+    assert "\\" not in found[0], f"{doc}: TeX in the description {found[0]!r}"
+    assert len(found[0]) <= 160, f"{doc}: description of {len(found[0])} characters"
+
+
+@pytest.mark.parametrize("doc", [*DOCS, "search", "genindex"])
+def test_no_id_is_used_twice(built_site, doc: str) -> None:
+    ids = re.findall(r'\sid="([^"]+)"', (built_site.html / f"{doc}.html").read_text("utf-8"))
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    assert repeated == [], f"{doc}: ids used more than once (invalid HTML): {repeated}"
+
+
+def _bibliography_labels(built_site) -> dict[str, str]:
+    """Entry id -> its label as the references page shows it, brackets removed."""
+    html = (built_site.html / "references.html").read_text(encoding="utf-8")
+    entries = re.findall(
+        r'<div class="citation" id="([^"]+)" role="doc-biblioentry">\s*'
+        r'<span class="label"><span class="fn-bracket">\[</span>(.*?)<span class="fn-bracket">',
+        html,
+        flags=re.DOTALL,
+    )
+    return {entry: re.sub(r"<[^>]+>", "", label).strip() for entry, label in entries}
+
+
+def test_bibliography_labels_are_the_citations_text(built_site) -> None:
+    """A citation reads "Cover and Thomas, 2006"; the entry it links to is labelled so too."""
+    labels = _bibliography_labels(built_site)
+    assert labels, "no bibliography entries found on references.html"
+    assert all(not label.isdigit() for label in labels.values()), labels
+    checked, wrong = 0, []
+    for doc in DOCS:
+        html = (built_site.html / f"{doc}.html").read_text(encoding="utf-8")
+        for entry, text in re.findall(
+            r'<a class="reference internal" href="(?:\.\./)?references\.html#([^"]+)"[^>]*>'
+            r"(.*?)</a>",
+            html,
+            flags=re.DOTALL,
+        ):
+            text = re.sub(r"<[^>]+>", "", text).strip()
+            if re.search(r", \d{4}[a-z]?$", text):  # a parenthetical (author, year) citation
+                checked += 1
+                if labels.get(entry) != text:
+                    wrong.append(f"{doc}: cites {text!r}, the entry says {labels.get(entry)!r}")
+            elif re.fullmatch(r"\d{4}[a-z]?", text):  # the year of a textual citation
+                checked += 1
+                if not labels.get(entry, "").endswith(f", {text}"):
+                    wrong.append(f"{doc}: cites year {text!r}, entry {labels.get(entry)!r}")
+    assert checked >= 10, f"only {checked} citations found"
+    assert wrong == [], "\n".join(wrong)
+
+
+@pytest.mark.parametrize("doc", CHAPTERS)
+def test_solution_titles_link_without_a_leading_space(built_site, doc: str) -> None:
+    html = (built_site.html / f"{doc}.html").read_text(encoding="utf-8")
+    titles = re.findall(r'Solution to\s*<a class="reference internal"[^>]*>(.*?)</a>', html)
+    assert titles, f"{doc}: no 'Solution to Exercise ...' title"
+    spaced = [t for t in titles if t[:1].isspace()]
+    assert spaced == [], f"{doc}: solution links that begin with a space: {spaced}"
+
+
+#: Inline math followed by punctuation outside the klbook-nowrap span that keeps them together.
+_LOOSE_PUNCTUATION = re.compile(r"\\\)</span>([.,;:!?)\]’”]+)(?![.,;:!?)\]’”]|</span>)")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_punctuation_after_inline_math_stays_with_it(built_site, doc: str) -> None:
+    html = (built_site.html / f"{doc}.html").read_text(encoding="utf-8")
+    loose = [html[max(0, m.start() - 60) : m.end()] for m in _LOOSE_PUNCTUATION.finditer(html)]
+    assert loose == [], f"{doc}: punctuation that can wrap alone after math: {loose[:5]}"
+    if doc in CHAPTERS:
+        assert 'class="klbook-nowrap"' in html, f"{doc}: no math with punctuation kept"
+
+
+def test_footer_names_the_books_author(built_site) -> None:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    html = (built_site.html / f"{DOCS[0]}.html").read_text(encoding="utf-8")
+    footer = html[html.index("<footer") :]
+    assert config["author"] in footer
+    assert config["author"] != "The KL book authors", "the old placeholder author line"

@@ -8,7 +8,7 @@
  * snippet comes from the article alone, math reads as the plain text the
  * build wrote into each math element's data-text (_ext/klbook_site.py), and
  * the word looked for is the one the reader typed, then its stem, then the
- * stem's first letters. Loaded after searchtools.js, before any search runs.
+ * stem's first letters. Deferred, so it runs after searchtools.js and before the search.
  */
 "use strict";
 
@@ -32,8 +32,9 @@
       .querySelectorAll(".headerlink, script, style, button, .toggle-button, mjx-container")
       .forEach((el) => el.remove());
     article.querySelectorAll(".math").forEach((el) => {
-      const text = el.dataset.text;
-      el.replaceWith(doc.createTextNode(text ? ` ${text} ` : " … "));
+      const text = el.dataset.text || "…";
+      // A display equation is a block of its own: keep it apart from the text round it.
+      el.replaceWith(doc.createTextNode(el.tagName === "DIV" ? ` ${text} ` : text));
     });
     let root = article;
     if (anchor) {
