@@ -49,9 +49,21 @@ _RUN_RAW = [
 ]
 _RUN_CASES = [((np.array(r), np.array(p), np.array(q)), _running(r, p, q)) for r, p, q in _RUN_RAW]
 
+# ex-ch3-martingale-spread: sd of R_100 = P^N(x)/Q^N(x) under Q, from the exact binomial
+# sum of E_Q[R^2] (not the closed form the exercise derives), minus E_Q[R]^2 = 1.
+_R2 = math.fsum(
+    math.comb(100, k)
+    * _Q1**k
+    * (1 - _Q1) ** (100 - k)
+    * ((_P1 / _Q1) ** k * ((1 - _P1) / (1 - _Q1)) ** (100 - k)) ** 2
+    for k in range(101)
+)
+_MARTINGALE_SD = math.sqrt(_R2 - 1)
+
 MARKING = {
     "ex-ch3-limit-under-q": Numeric(_LIMIT, rtol=1e-3, units=BITS),
     "ex-ch3-die-bits": Numeric(_DIE_BITS, rtol=1e-3, units=NATS),
     "ex-ch3-wrong-way": Numeric(_WRONG_WAY, rtol=0.02, atol=0.0),
     "ex-ch3-running-die": Function(_RUN_CASES, rtol=1e-6, forbid=("klbook",)),
+    "ex-ch3-martingale-spread": Numeric(_MARTINGALE_SD, rtol=0.01),
 }
