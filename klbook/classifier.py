@@ -16,6 +16,7 @@ accuracy any classifier can reach.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -23,13 +24,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from klbook._validation import as_real_array
-from klbook.losses import cross_entropy_loss, cross_entropy_loss_grad, logsumexp, softmax
+from klbook.losses import (
+    cross_entropy_loss,
+    cross_entropy_loss_grad,
+    log_softmax,
+    logsumexp,
+    softmax,
+)
 
 __all__ = [
     "BayesLimits",
     "SoftmaxRegression",
     "blob_bayes_classifier",
     "blob_bayes_limits",
+    "blob_expected_loss",
     "make_blobs",
     "train_softmax_regression",
 ]
@@ -517,8 +525,104 @@ def blob_bayes_limits(
     >>> far.accuracy == 1.0 or round(far.accuracy, 12), far.conditional_entropy < 1e-12
     (True, True)
     """
+    entropy_sum = 0.0
+    accuracy_sum = 0.0
+    for _, log_joint in _grid(centers, scale, points):
+        log_px = logsumexp(log_joint, axis=-1)
+        log_post = log_joint - log_px[:, None]  # log P(k | x), all finite
+        entropy_x = -np.sum(np.exp(log_post) * log_post, axis=1)
+        entropy_sum += float(np.sum(np.exp(log_px) * entropy_x))
+        accuracy_sum += float(np.sum(np.exp(np.max(log_joint, axis=1))))
+    cell = _grid_cell(centers, scale, points)
+    return BayesLimits(
+        conditional_entropy=max(entropy_sum * cell, 0.0),
+        accuracy=min(accuracy_sum * cell, 1.0),
+    )
+
+
+def blob_expected_loss(
+    model: SoftmaxRegression,
+    *,
+    centers: ArrayLike = DEFAULT_CENTERS,
+    scale: float = 0.8,
+    points: int = 601,
+) -> float:
+    """Return a model's expected cross-entropy loss over the blobs, by integration.
+
+    For a point drawn from the blobs (a class k, each equally likely, then
+    x from N(μ_k, σ² I)) the model's loss is −log Q(k | x). Its expectation
+
+        E[−log Q(Y | X)] = Σ_k (1/C) ∫ N(x; μ_k, σ² I) (−log Q(k | x)) dx
+                         = H(Y | X) + E_X[KL(P(· | X) ‖ Q(· | X))]
+
+    is what a test set's mean loss estimates; it is at least H(Y | X), with
+    equality only for the Bayes classifier. Computed on the grid of
+    :func:`blob_bayes_limits` (the integrand is smooth, so the sum converges
+    fast), with ``log_softmax`` of the model's logits.
+
+    Parameters
+    ----------
+    model : SoftmaxRegression
+        A linear softmax classifier for ``d``-dimensional points and ``C``
+        classes, e.g. from :func:`train_softmax_regression`.
+    centers : array_like, shape (C, d), optional
+        The blob centres, as given to :func:`make_blobs`; d = 1 or 2.
+    scale : float, default 0.8
+        The blobs' standard deviation σ on every axis, > 0.
+    points : int, default 601
+        Grid nodes per axis, at least 101.
+
+    Returns
+    -------
+    float
+        The expected loss in nats.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a :class:`SoftmaxRegression` whose weights have
+        shape (d, C) for these blobs, or if ``centers``, ``scale`` or
+        ``points`` is invalid (as for :func:`blob_bayes_limits`).
+
+    Examples
+    --------
+    >>> from klbook.classifier import (
+    ...     blob_bayes_classifier, blob_bayes_limits, blob_expected_loss
+    ... )
+    >>> blobs = dict(centers=[[-1.0], [1.0]], scale=1.0)
+    >>> bayes = blob_bayes_classifier(**blobs)
+    >>> floor = blob_bayes_limits(**blobs).conditional_entropy
+    >>> abs(blob_expected_loss(bayes, **blobs) - floor) < 1e-12
+    True
+    >>> import numpy as np
+    >>> from klbook.classifier import SoftmaxRegression
+    >>> guess = SoftmaxRegression(np.zeros((1, 2)), np.zeros(2), np.empty(0))
+    >>> round(blob_expected_loss(guess, **blobs), 6)  # log 2: no better than a coin
+    0.693147
+    """
+    if not isinstance(model, SoftmaxRegression):
+        raise ValueError(
+            f"model must be a SoftmaxRegression (weights, bias), got {type(model).__name__}"
+        )
+    c, _ = _blob_parameters(centers, scale)
+    if np.shape(model.weights) != (c.shape[1], c.shape[0]):
+        raise ValueError(
+            f"model has weights of shape {np.shape(model.weights)}, but these blobs need "
+            f"{(c.shape[1], c.shape[0])} (dimensions, classes)"
+        )
+    total = 0.0
+    for x, log_joint in _grid(centers, scale, points):
+        minus_log_q = -log_softmax(model.logits(x), axis=-1)
+        total += float(np.sum(np.exp(log_joint) * minus_log_q))
+    return total * _grid_cell(centers, scale, points)
+
+
+def _grid_axes(
+    centers: ArrayLike, scale: float, points: int
+) -> tuple[NDArray[np.float64], float, list[NDArray[np.float64]]]:
+    """Check the input; return centres, σ and axes of ``points`` nodes 10σ past the centres."""
     c, sigma = _blob_parameters(centers, scale)
-    n_classes, dim = c.shape
+    dim = c.shape[1]
     if dim > 2:
         raise ValueError(
             f"centers must be 1- or 2-dimensional for grid integration, got {dim} dimensions"
@@ -526,31 +630,33 @@ def blob_bayes_limits(
     if isinstance(points, bool) or not isinstance(points, Integral) or points < 101:
         raise ValueError(f"points must be an integer ≥ 101, got {points!r}")
     low, high = c.min(axis=0) - 10.0 * sigma, c.max(axis=0) + 10.0 * sigma
-    axes = [np.linspace(low[j], high[j], int(points)) for j in range(dim)]
-    cell = float(np.prod((high - low) / (int(points) - 1)))
+    return c, sigma, [np.linspace(low[j], high[j], int(points)) for j in range(dim)]
+
+
+def _grid_cell(centers: ArrayLike, scale: float, points: int) -> float:
+    """Return the length (1-D) or area (2-D) of one grid cell."""
+    _, _, axes = _grid_axes(centers, scale, points)
+    return float(np.prod([axis[1] - axis[0] for axis in axes]))
+
+
+def _grid(
+    centers: ArrayLike, scale: float, points: int
+) -> Iterator[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Yield blocks of grid nodes ``x`` and ``log p(x, k) = log N(x; μ_k, σ² I) − log C``."""
+    c, sigma, axes = _grid_axes(centers, scale, points)
+    n_classes, dim = c.shape
     bayes = blob_bayes_classifier(centers=c, scale=sigma)
     variance = sigma * sigma
     log_norm = 0.5 * dim * np.log(2.0 * np.pi * variance) + np.log(n_classes)
-    entropy_sum = 0.0
-    accuracy_sum = 0.0
-    # A block of grid rows at a time: points**2 nodes times C classes at once would be large.
-    rows_per_block = 1 if dim == 1 else max(1, 40_000 // int(points))
-    for start in range(0, int(points), rows_per_block):
+    # A block of grid rows at a time: points**2 nodes times C classes at once is large.
+    step = len(axes[0]) if dim == 1 else max(1, 40_000 // len(axes[1]))
+    for start in range(0, len(axes[0]), step):
+        rows = axes[0][start : start + step]
         if dim == 1:
-            x = axes[0][:, None]
+            x = rows[:, None]
         else:
-            x0, x1 = np.meshgrid(axes[0][start : start + rows_per_block], axes[1])
+            x0, x1 = np.meshgrid(rows, axes[1])
             x = np.column_stack([x0.ravel(), x1.ravel()])
-        z = bayes.logits(x)  # log p(x, k) = z_k − |x|² / (2σ²) − log_norm
-        log_joint = z - (np.sum(x * x, axis=1) / (2.0 * variance) + log_norm)[:, None]
-        log_px = logsumexp(log_joint, axis=-1)
-        log_post = log_joint - log_px[:, None]  # log P(k | x), all finite
-        entropy_x = -np.sum(np.exp(log_post) * log_post, axis=1)
-        entropy_sum += float(np.sum(np.exp(log_px) * entropy_x))
-        accuracy_sum += float(np.sum(np.exp(np.max(log_joint, axis=1))))
-        if dim == 1:
-            break
-    return BayesLimits(
-        conditional_entropy=max(entropy_sum * cell, 0.0),
-        accuracy=min(accuracy_sum * cell, 1.0),
-    )
+        # log p(x, k) = z_k(x) − |x|² / (2σ²) − log_norm, with z the Bayes logits.
+        z = bayes.logits(x)
+        yield x, z - (np.sum(x * x, axis=1) / (2.0 * variance) + log_norm)[:, None]

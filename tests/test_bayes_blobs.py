@@ -22,9 +22,12 @@ import klbook
 from klbook.classifier import (
     DEFAULT_CENTERS,
     BayesLimits,
+    SoftmaxRegression,
     blob_bayes_classifier,
     blob_bayes_limits,
+    blob_expected_loss,
     make_blobs,
+    train_softmax_regression,
 )
 
 # --------------------------------------------------------------------------- #
@@ -220,6 +223,101 @@ def test_accuracy_error_shrinks_like_the_square_of_the_grid_step():
 
 
 # --------------------------------------------------------------------------- #
+# blob_expected_loss
+# --------------------------------------------------------------------------- #
+
+
+def _expected_loss_reference(model, centers, scale):
+    """Σ_k (1/C) ∫ N(x; μ_k) (−log Q(k | x)) dx by scipy.integrate.cubature."""
+    c = np.asarray(centers, float)
+    n_classes = c.shape[0]
+
+    def integrand(x):
+        z = x @ model.weights + model.bias
+        minus_log_q = logsumexp(z, axis=1)[:, None] - z
+        dens = np.column_stack(
+            [stats.multivariate_normal(mu, scale**2 * np.eye(2)).pdf(x) for mu in c]
+        )
+        return np.sum(dens * minus_log_q, axis=1) / n_classes
+
+    low, high = c.min(axis=0) - 12 * scale, c.max(axis=0) + 12 * scale
+    result = integrate.cubature(integrand, low, high, rtol=1e-11, atol=1e-13)
+    assert result.status == "converged"
+    return float(result.estimate)
+
+
+def test_expected_loss_of_the_bayes_classifier_is_the_conditional_entropy():
+    for scale in (0.6, 1.0, 2.5):
+        bayes = blob_bayes_classifier(scale=scale)
+        floor = blob_bayes_limits(scale=scale).conditional_entropy
+        assert blob_expected_loss(bayes, scale=scale) == pytest.approx(floor, rel=1e-12)
+
+
+def test_expected_loss_of_a_trained_model_against_scipy():
+    X, y = make_blobs(100, np.random.default_rng(5), scale=1.0)
+    model = train_softmax_regression(X, y, lr=0.5, epochs=200)
+    got = blob_expected_loss(model, scale=1.0)
+    assert got == pytest.approx(_expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-9)
+    assert got > blob_bayes_limits(scale=1.0).conditional_entropy
+
+
+def test_expected_loss_of_large_weights_against_scipy():
+    # Sharp transitions between classes: the grid must still resolve them.
+    model = SoftmaxRegression(
+        weights=np.array([[0.5, -5.0, 4.5], [7.0, -4.0, -3.0]]),
+        bias=np.array([3.0, -1.0, -2.0]),
+        loss_history=np.empty(0),
+    )
+    got = blob_expected_loss(model, scale=1.0)
+    assert got == pytest.approx(_expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-8)
+
+
+def test_expected_loss_against_the_mean_loss_on_a_large_sample():
+    X, y = make_blobs(30_000, np.random.default_rng(8), scale=1.0)
+    model = SoftmaxRegression(
+        weights=np.array([[0.0, -2.0, 2.0], [2.5, -1.5, -1.0]]),
+        bias=np.array([0.5, -0.2, -0.3]),
+        loss_history=np.empty(0),
+    )
+    losses = klbook.cross_entropy_loss(model.logits(X), y, reduction="none")
+    expected = blob_expected_loss(model, scale=1.0)
+    assert abs(losses.mean() - expected) < 4 * losses.std() / np.sqrt(y.size)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.floats(0.4, 2.5))
+def test_expected_loss_is_never_below_the_floor(seed, scale):
+    # E[−log Q(Y|X)] = H(Y|X) + E_X KL(P(·|X) ‖ Q(·|X)) ≥ H(Y|X), Gibbs' inequality.
+    rng = np.random.default_rng(seed)
+    model = SoftmaxRegression(rng.normal(size=(2, 3)), rng.normal(size=3), np.empty(0))
+    floor = blob_bayes_limits(scale=scale, points=201).conditional_entropy
+    assert blob_expected_loss(model, scale=scale, points=201) >= floor - 1e-12
+
+
+def test_expected_loss_ignores_a_shift_of_every_logit():
+    model = SoftmaxRegression(np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.0]]), np.zeros(3), [])
+    shifted = SoftmaxRegression(model.weights + 3.0, model.bias - 7.0, [])
+    assert blob_expected_loss(shifted, scale=1.0) == pytest.approx(
+        blob_expected_loss(model, scale=1.0), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        ("not a model", {}, "SoftmaxRegression"),
+        (SoftmaxRegression(np.zeros((3, 3)), np.zeros(3), []), {}, "shape"),
+        (SoftmaxRegression(np.zeros((2, 2)), np.zeros(2), []), {}, "shape"),
+        (SoftmaxRegression(np.zeros((2, 3)), np.zeros(3), []), {"scale": -1.0}, "scale"),
+        (SoftmaxRegression(np.zeros((2, 3)), np.zeros(3), []), {"points": 50}, "points"),
+    ],
+)
+def test_expected_loss_rejects_bad_input(model, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        blob_expected_loss(model, **kwargs)
+
+
+# --------------------------------------------------------------------------- #
 # Properties
 # --------------------------------------------------------------------------- #
 
@@ -315,5 +413,6 @@ def test_bayes_classifier_rejects_bad_input(kwargs, match):
 
 
 def test_exported():
+    assert klbook.blob_expected_loss is blob_expected_loss
     assert klbook.blob_bayes_limits is blob_bayes_limits
     assert klbook.blob_bayes_classifier is blob_bayes_classifier
