@@ -270,7 +270,8 @@ def _render(items: list) -> str:
                 out.append(f"{top}/{bottom} ")
             elif name == "sqrt":
                 body = argument()
-                out.append("√" + (body if _is_simple(body) else f"({body})"))
+                alone = len(body) <= 1 or body.isdigit()
+                out.append("√" + (body if alone else f"({body})"))
             elif name in _FONTS:
                 out.append(argument())
             elif name in _ACCENTS:
@@ -285,8 +286,8 @@ def _render(items: list) -> str:
                     argument()
             elif name == "\\":
                 out.append(" ")
-            else:
-                out.append(name)
+            else:  # a command this reading does not know: its name, then what follows
+                out.append(f"{name} ")
     return "".join(out)
 
 
