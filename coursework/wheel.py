@@ -142,8 +142,8 @@ def wheel_members(root: str | os.PathLike[str]) -> list[tuple[str, bytes]]:
     members.append(
         (
             f"{dist}/WHEEL",
-            b"Wheel-Version: 1.0\nGenerator: coursework.wheel\nRoot-Is-Purelib: true\n"
-            b"Tag: py3-none-any\n",
+            b"Wheel-Version: 1.0\nGenerator: the course book's student release\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n",
         )
     )
     members.append((f"{dist}/top_level.txt", b"klbook\n"))

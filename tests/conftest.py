@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 if TYPE_CHECKING:
-    from klbook.coursework import Release
+    from coursework.release import Release
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -99,9 +99,9 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
 @pytest.fixture(scope="session")
 def student_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     """One student release of every chapter (``make student``), read by the coursework tests."""
-    from klbook import coursework  # imports nbconvert: only for the tests that need it
+    from coursework import release  # imports nbconvert: only for the tests that need it
 
-    return coursework.release(CHAPTERS, tmp_path_factory.mktemp("release") / "student", root=ROOT)
+    return release.release(CHAPTERS, tmp_path_factory.mktemp("release") / "student", root=ROOT)
 
 
 #: The order in which `make test` hands test files to its pytest-xdist workers

@@ -1,9 +1,10 @@
-"""Tests of klbook.coursework: the student release and the grader.
+"""Tests of the instructors' coursework tools: the student release and the grader.
 
 Everything about the chapters is discovered from the notebooks (exercise
 labels, stubs, solutions); nothing here names a chapter's exercise. One
-student release is made per module and shared; grading runs a handful of
-fabricated submissions built from one chapter.
+student release is made per session and shared; grading runs a handful of
+fabricated submissions built from one chapter, each in the grader's sandbox
+(tests/test_sandbox.py throws hostile ones at it).
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 import klbook.checks
-from klbook import coursework as cw
+from coursework import grading
+from coursework import release as rel
+from coursework.__main__ import main as coursework_main
 from klbook import exercises
+
+from .coursework_helpers import require_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -120,7 +125,7 @@ def _secret_lines(nb: nbformat.NotebookNode) -> set[str]:
 # ``student_release``: one release of every chapter, from tests/conftest.py.
 
 
-def _student(release: cw.Release, chapter: Path) -> nbformat.NotebookNode:
+def _student(release: rel.Release, chapter: Path) -> nbformat.NotebookNode:
     return _read(release.out / chapter.relative_to(ROOT))
 
 
@@ -144,7 +149,7 @@ def test_exercise_labels_in_reading_order_with_any_fence() -> None:
             new_markdown_cell(":::{exercise-start}\n:class: hard\n:label: ex-a\n:::\nSecond."),
         ]
     )
-    assert cw.exercise_labels(nb) == ["ex-b", "ex-a"]
+    assert rel.exercise_labels(nb) == ["ex-b", "ex-a"]
 
 
 @pytest.mark.parametrize(
@@ -162,12 +167,12 @@ def test_exercise_labels_rejects_duplicates_and_missing_labels(
 ) -> None:
     nb = new_notebook(cells=[new_markdown_cell(c) for c in cells])
     with pytest.raises(ValueError, match=message):
-        cw.exercise_labels(nb)
+        rel.exercise_labels(nb)
 
 
 def test_checked_labels() -> None:
-    assert cw.checked_labels("check('ex-a', answer)\ncheck( \"ex-b\" , 1)") == ["ex-a", "ex-b"]
-    assert cw.checked_labels("recheck = 1\nanswer = ...") == []
+    assert rel.checked_labels("check('ex-a', answer)\ncheck( \"ex-b\" , 1)") == ["ex-a", "ex-b"]
+    assert rel.checked_labels("recheck = 1\nanswer = ...") == []
 
 
 def _toy_chapter() -> nbformat.NotebookNode:
@@ -218,7 +223,7 @@ def _toy_chapter() -> nbformat.NotebookNode:
 
 
 def test_secret_lines_skip_trivial_and_public_lines() -> None:
-    found = cw.secret_lines(_toy_chapter())
+    found = rel.secret_lines(_toy_chapter())
     assert "answer = 0.7 * 3" in found
     assert "Multiply the probability by the number of flips." in found
     assert "2.1000" in found  # a solution's printed number is a secret
@@ -231,7 +236,7 @@ def test_secret_lines_skip_trivial_and_public_lines() -> None:
 def test_student_notebook_removes_solutions_and_revealing_outputs() -> None:
     source = _toy_chapter()
     before = nbformat.writes(source)
-    student = cw.student_notebook(source)
+    student = rel.student_notebook(source)
     assert nbformat.writes(source) == before, "the source notebook must not change"
     assert all("solution" not in _tags(c) for c in student.cells)
     assert [c.id for c in student.cells] == [c.id for c in source.cells[:6]]
@@ -245,7 +250,7 @@ def test_student_notebook_removes_solutions_and_revealing_outputs() -> None:
 def test_preprocessor_reports_scan_cleared_cells() -> None:
     toy = _toy_chapter()
     leaking = toy.cells[1].id
-    processor = cw.StudentVersionPreprocessor()
+    processor = rel.StudentVersionPreprocessor()
     processor.preprocess(toy, {})
     assert processor.scan_cleared == [leaking]
 
@@ -253,12 +258,26 @@ def test_preprocessor_reports_scan_cleared_cells() -> None:
 # --- The release of the real chapters -----------------------------------------------
 
 
-def test_release_writes_every_chapter_readme_and_zip(student_release: cw.Release) -> None:
-    rel = sorted(p.relative_to(student_release.out) for p in student_release.notebooks)
-    assert rel == sorted(p.relative_to(ROOT) for p in CHAPTERS)
+def test_release_writes_every_chapter_readme_wheel_pins_and_zip(
+    student_release: rel.Release,
+) -> None:
+    paths = sorted(p.relative_to(student_release.out) for p in student_release.notebooks)
+    assert paths == sorted(p.relative_to(ROOT) for p in CHAPTERS)
+    assert student_release.wheel is not None and student_release.requirements is not None
     readme = student_release.readme.read_text(encoding="utf-8")
-    for word in ("pip install", "check(", "Restart", "Hand"):
-        assert word in readme
+    wheel = student_release.wheel.name
+    for words in (
+        "pip install",
+        "check(",
+        "Restart",
+        "Hand",
+        f"python3 -m venv .venv\n.venv/bin/python -m pip install -r requirements.txt {wheel}\n",
+        f"py -m venv .venv\n.venv\\Scripts\\python -m pip install -r requirements.txt {wheel}\n",
+        ".venv/bin/python -m jupyter lab",
+        ".venv\\Scripts\\python -m jupyter lab",
+    ):
+        assert words in readme, words
+    assert "copy of the course repository" not in readme
     for chapter in CHAPTERS:
         assert chapter.relative_to(ROOT).as_posix() in readme
         for label in _labels(_read(chapter)):
@@ -268,12 +287,68 @@ def test_release_writes_every_chapter_readme_and_zip(student_release: cw.Release
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
         names = {i.filename: zf.read(i) for i in infos}
     top = student_release.out.name
-    expected = {
-        f"{top}/{k}": (student_release.out / k).read_bytes()
-        for k in [p.relative_to(student_release.out).as_posix() for p in student_release.notebooks]
-        + ["README.md"]
-    }
+    kept = [p.relative_to(student_release.out).as_posix() for p in student_release.notebooks]
+    kept += ["README.md", "requirements.txt", wheel]
+    expected = {f"{top}/{k}": (student_release.out / k).read_bytes() for k in kept}
     assert names == expected
+
+
+def test_release_requirements_are_the_books_pins_of_what_students_need(
+    student_release: rel.Release,
+) -> None:
+    assert student_release.requirements is not None
+    book: dict[str, str] = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            book[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    pinned = {}
+    for line in student_release.requirements.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split(";")[0].split("==")
+            pinned[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    for name, version in pinned.items():
+        assert book.get(name) == version, name
+    for needed in ("numpy", "scipy", "matplotlib", "jupyterlab", "ipykernel"):
+        assert needed in pinned
+    for instructors_only in ("jupyter-book", "pytest", "nbval", "playwright", "ruff", "sphinx"):
+        assert instructors_only not in pinned
+    lines = student_release.requirements.read_text().splitlines()
+    assert "klbook" not in pinned and not any(line.startswith("-") for line in lines)
+
+
+def test_release_holds_no_marking_check_and_no_readable_answer(
+    student_release: rel.Release,
+) -> None:
+    """The wheel is klbook and its dist-info only; its self-checks are sealed, so no
+    expected value or listed mistake of a practice check can be read in it."""
+    assert student_release.wheel is not None
+    with zipfile.ZipFile(student_release.wheel) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    assert all(n.startswith(("klbook/", "klbook-")) for n in files), sorted(files)
+    assert "klbook/notebooks.py" not in files and "klbook/coursework.py" not in files
+    text = "\n".join(data.decode("utf-8", "replace") for data in files.values())
+    for word in ("coursework", "marking", "MARKING", "solution-start"):
+        assert word not in text, word
+    checks = {n: d.decode() for n, d in files.items() if n.startswith("klbook/checks/ch")}
+    assert checks and all("unseal(" in source for source in checks.values())
+    shown = 0
+    for label in exercises.labels():
+        spec = exercises.registered(label)
+        values = []
+        if isinstance(spec, exercises.NumericCheck):
+            values = [spec.expected, *(w for w, _ in spec.mistakes)]
+        elif isinstance(spec, exercises.FunctionCheck):
+            values = [want for _, want in spec.cases]
+        for value in values:
+            for x in np.asarray(value, dtype=float).ravel():
+                if not np.isfinite(x) or abs(x - round(x, 4)) < 1e-9 or abs(x) < 1e-3:
+                    continue  # short decimals (0.4, 0.625) are inputs too; look for the rest
+                for form in (f"{x:.4f}", f"{x:.6g}", repr(float(x))):
+                    for name, source in checks.items():
+                        assert form not in source, f"{label}: {form} in {name}"
+                shown += 1
+    assert shown > 15, "too few values compared: the test would pass on anything"
 
 
 def test_release_is_deterministic(tmp_path: Path) -> None:
@@ -284,48 +359,51 @@ def test_release_is_deterministic(tmp_path: Path) -> None:
     for chapter in CHAPTERS:
         copies.append(frozen / "chapters" / chapter.name)
         copies[-1].write_bytes(chapter.read_bytes())
-    first = cw.release(copies, tmp_path / "one" / "student", root=frozen)
-    again = cw.release(reversed(copies), tmp_path / "two" / "student", root=frozen)
+    first = rel.release(copies, tmp_path / "one" / "student", root=frozen)
+    again = rel.release(reversed(copies), tmp_path / "two" / "student", root=frozen)
     assert again.zip_path.read_bytes() == first.zip_path.read_bytes()
     assert _tree_digest(again.out) == _tree_digest(first.out)
 
 
 def test_release_replaces_an_earlier_release_but_nothing_else(tmp_path: Path) -> None:
     out = tmp_path / "student"
-    cw.release(CHAPTERS[:1], out, root=ROOT)
+    rel.release(CHAPTERS[:1], out, root=ROOT)
     (out / "stale.ipynb").write_text("{}")
-    cw.release(CHAPTERS[:1], out, root=ROOT)
+    rel.release(CHAPTERS[:1], out, root=ROOT)
     assert not (out / "stale.ipynb").exists()
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match="not an earlier student release"):
-        cw.release(CHAPTERS[:1], other, root=ROOT)
+        rel.release(CHAPTERS[:1], other, root=ROOT)
     assert (other / "notes.txt").read_text() == "keep me"
 
 
 def test_release_rejects_bad_input(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="notebooks: give at least one"):
-        cw.release([], tmp_path / "a", root=ROOT)
+        rel.release([], tmp_path / "a", root=ROOT)
     with pytest.raises(ValueError, match="not under the root"):
-        cw.release(CHAPTERS[:1], tmp_path / "b", root=tmp_path)
+        rel.release(CHAPTERS[:1], tmp_path / "b", root=tmp_path)
     with pytest.raises(ValueError, match="given twice"):
-        cw.release(CHAPTERS[:1] * 2, tmp_path / "c", root=ROOT)
+        rel.release(CHAPTERS[:1] * 2, tmp_path / "c", root=ROOT)
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="not a folder"):
-        cw.release(CHAPTERS[:1], tmp_path / "file", root=ROOT)
+        rel.release(CHAPTERS[:1], tmp_path / "file", root=ROOT)
 
 
 def test_release_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     out = tmp_path / "student"
-    assert cw.main(["release", "--out", str(out), *map(str, CHAPTERS)]) == 0
+    assert coursework_main(["release", "--out", str(out), *map(str, CHAPTERS)]) == 0
     assert (out / "README.md").is_file() and (tmp_path / "student.zip").is_file()
-    assert cw.main(["grade", "--out", str(tmp_path / "g.csv"), str(tmp_path / "missing")]) == 2
+    missing = str(tmp_path / "missing")
+    assert coursework_main(["grade", "--out", str(tmp_path / "g.csv"), missing]) == 2
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
-def test_student_release_leaks_no_solution_text(student_release: cw.Release, chapter: Path) -> None:
+def test_student_release_leaks_no_solution_text(
+    student_release: rel.Release, chapter: Path
+) -> None:
     source = _read(chapter)
     secrets = _secret_lines(source)
     for cell in _student(student_release, chapter).cells:
@@ -337,7 +415,7 @@ def test_student_release_leaks_no_solution_text(student_release: cw.Release, cha
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=CHAPTER_IDS)
 def test_student_release_keeps_every_exercise_and_stub(
-    student_release: cw.Release, chapter: Path
+    student_release: rel.Release, chapter: Path
 ) -> None:
     source = _read(chapter)
     labels = _labels(source)
@@ -359,7 +437,7 @@ def test_chapter_exercises_follow_the_format(chapter: Path) -> None:
     """Stubs are untagged and answered "Not answered yet"; solutions are tagged throughout."""
     nb = _read(chapter)
     labels = _labels(nb)
-    assert labels == cw.exercise_labels(nb)
+    assert labels == rel.exercise_labels(nb)
     stubs = _stub_cells(nb)
     registered = exercises.labels()
     inside: str | None = None
@@ -537,15 +615,16 @@ def _wrong_answer(label: str) -> tuple[str, str | None]:
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
-        assert tuple(reader.fieldnames or ()) == cw.CSV_COLUMNS
+        assert tuple(reader.fieldnames or ()) == grading.CSV_COLUMNS
         return list(reader)
 
 
 @pytest.fixture(scope="module")
 def graded(
-    student_release: cw.Release, tmp_path_factory: pytest.TempPathFactory
+    student_release: rel.Release, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[list[dict[str, str]], dict[str, Any]]]:
-    """Grade fabricated submissions of one chapter through the command line."""
+    """Grade fabricated submissions of one chapter through the command line, sandboxed."""
+    require_sandbox()
     assert GRADING_CHAPTER is not None
     chapter = GRADING_CHAPTER
     labels = _labels(_read(chapter))
@@ -583,11 +662,11 @@ def graded(
     put("mixed", mixed)
     before = _tree_digest(subs)
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
-    code = cw.main(
+    code = coursework_main(
         ["grade", "--out", str(out), "--chapters", str(chapter), "--timeout", "300", str(subs)]
     )
     assert code == 0
-    info = {"labels": labels, "chapter": chapter.stem, "hints": hints}
+    info = {"labels": labels, "chapter": chapter.stem, "hints": hints, "digests": before}
     assert _tree_digest(subs) == before, "grading changed or added submission files"
     yield _rows(out), info
 
@@ -602,7 +681,19 @@ def test_grades_have_one_row_per_student_and_exercise(graded: Any) -> None:
     students = ["absent", "broken", "correct", "empty", "mixed"]
     expected = [(s, info["chapter"], label) for s in students for label in info["labels"]]
     assert [(r["student"], r["chapter"], r["exercise"]) for r in rows] == expected
-    assert {r["status"] for r in rows} <= set(cw.STATUSES)
+    assert {r["status"] for r in rows} <= set(grading.STATUSES)
+
+
+@needs_exercises
+def test_grades_record_each_graded_files_sha256_and_the_sandbox(graded: Any) -> None:
+    rows, info = graded
+    for row in rows:
+        assert row["sandbox"] == grading.SANDBOX
+        if row["student"] == "absent":
+            assert row["sha256"] == ""
+        else:
+            name = f"{row['student']}/{row['chapter']}.ipynb"
+            assert row["sha256"] == info["digests"][name]
 
 
 @needs_exercises
@@ -643,6 +734,7 @@ def test_grades_judge_each_exercise_despite_errors_and_deleted_stubs(graded: Any
 
 @needs_exercises
 def test_grading_survives_an_infinite_loop_and_a_dying_kernel(tmp_path: Path) -> None:
+    require_sandbox()
     assert GRADING_CHAPTER is not None
     labels = _labels(_read(GRADING_CHAPTER))
     value, _ = _wrong_answer(labels[0])
@@ -659,7 +751,7 @@ def test_grading_survives_an_infinite_loop_and_a_dying_kernel(tmp_path: Path) ->
         (tmp_path / who).mkdir()
         nbformat.write(nb, tmp_path / who / GRADING_CHAPTER.name)
     before = _tree_digest(tmp_path)
-    grades = cw.grade(tmp_path, [GRADING_CHAPTER], timeout=8)
+    grades = grading.grade(tmp_path, [GRADING_CHAPTER], timeout=8)
     assert _tree_digest(tmp_path) == before
     for who, why in (("loop", "ran out of time (8 s)"), ("dies", "the kernel died in cell 3")):
         mine = {g.exercise: g for g in grades if g.student == who}
@@ -678,12 +770,12 @@ def test_grade_without_notebooks_runs_no_kernel(tmp_path: Path) -> None:
     (tmp_path / "subs" / "ben" / "nested").mkdir(parents=True)
     (tmp_path / "subs" / "ben" / "nested" / "01_toy.ipynb").write_text('{"cells": 3}')
     (tmp_path / "subs" / "cal").mkdir()
-    grades = cw.grade(tmp_path / "subs", [source], timeout=5)
+    grades = grading.grade(tmp_path / "subs", [source], timeout=5)
     got = {g.student: (g.status, g.detail) for g in grades}
     assert got["ann"][0] == "error" and "several files" in got["ann"][1]
     assert got["ben"][0] == "error" and "not a notebook" in got["ben"][1]
     assert got["cal"] == ("not answered", "no submission for this chapter")
-    out = cw.write_grades(grades, tmp_path / "deep" / "grades.csv")
+    out = grading.write_grades(grades, tmp_path / "deep" / "grades.csv")
     assert [r["student"] for r in _rows(out)] == ["ann", "ben", "cal"]
 
 
@@ -697,12 +789,12 @@ def test_find_submissions_layout(tmp_path: Path) -> None:
     (tmp_path / "amy" / "01_a (copy).ipynb").write_text("{}")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "loose.ipynb").write_text("{}")
-    found = cw.find_submissions(tmp_path, ["01_a.ipynb", "02_b.ipynb"])
+    found = grading.find_submissions(tmp_path, ["01_a.ipynb", "02_b.ipynb"])
     assert list(found) == ["amy", "zed"]
     assert found["amy"] == {"01_a.ipynb": tmp_path / "amy" / "01_a.ipynb"}
     assert found["zed"] == {"02_b.ipynb": tmp_path / "zed" / "work" / "02_b.ipynb"}
     with pytest.raises(ValueError, match="directory"):
-        cw.find_submissions(tmp_path / "loose.ipynb", ["01_a.ipynb"])
+        grading.find_submissions(tmp_path / "loose.ipynb", ["01_a.ipynb"])
 
 
 @pytest.mark.parametrize("timeout", [0, -1, math.nan, math.inf])
@@ -710,15 +802,61 @@ def test_grade_rejects_bad_timeouts(tmp_path: Path, timeout: float) -> None:
     source = tmp_path / "01_toy.ipynb"
     nbformat.write(_toy_chapter(), source)
     with pytest.raises(ValueError, match="timeout"):
-        cw.grade(tmp_path, [source], timeout=timeout)
+        grading.grade(tmp_path, [source], timeout=timeout)
     with pytest.raises(ValueError, match="timeout"):
-        cw.grade_notebook(source, ["ex-toy"], timeout=timeout)
+        grading.grade_notebook(source, ["ex-toy"], timeout=timeout)
 
 
 def test_grade_rejects_missing_chapters_and_folder(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="chapters"):
-        cw.grade(tmp_path, [])
+        grading.grade(tmp_path, [])
     source = tmp_path / "01_toy.ipynb"
     nbformat.write(_toy_chapter(), source)
     with pytest.raises(ValueError, match="directory"):
-        cw.grade(tmp_path / "nope", [source])
+        grading.grade(tmp_path / "nope", [source])
+
+
+def test_grader_refuses_to_run_without_a_sandbox_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without bubblewrap the grader stops before running anything; --no-sandbox runs the
+    notebook anyway, warns, and says so in every row of the CSV."""
+    source = tmp_path / "01_toy.ipynb"
+    nbformat.write(_toy_chapter(), source)
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    toy = _toy_chapter()
+    toy.cells = [new_code_cell("answer = 2.1\nprint('Correct.')")]
+    nbformat.write(toy, tmp_path / "subs" / "ann" / "01_toy.ipynb")
+    monkeypatch.setattr(grading, "sandbox_problem", lambda: "bwrap is not installed")
+    out = tmp_path / "g.csv"
+    args = ["grade", "--out", str(out), str(tmp_path / "subs"), "--chapters", str(source)]
+    assert coursework_main(args) == 2
+    err = capsys.readouterr().err
+    assert "bwrap is not installed" in err and "--no-sandbox" in err
+    assert not out.exists()
+    assert coursework_main([*args[:1], "--no-sandbox", "--timeout", "60", *args[1:]]) == 0
+    err = capsys.readouterr().err
+    assert err.count("WARNING: --no-sandbox") == 2  # before and after the run
+    rows = _rows(out)
+    assert [r["sandbox"] for r in rows] == [grading.NO_SANDBOX]
+    # The toy chapter has no marking check: the grader says so instead of guessing.
+    assert rows[0]["status"] == "not answered" and "stub is missing" in rows[0]["detail"]
+
+
+def test_grading_without_a_sandbox_still_marks_outside_the_kernel(tmp_path: Path) -> None:
+    """--no-sandbox changes where the kernel runs, not how answers are read and marked:
+    a notebook that rebinds check to print is marked by the value it computed."""
+    from coursework.marking import Numeric
+
+    source = tmp_path / "01_toy.ipynb"
+    nbformat.write(_toy_chapter(), source)
+    subs = tmp_path / "subs"
+    for who, value in (("ann", "0.7 * 3"), ("bob", "2.2")):
+        nb = _toy_chapter()
+        nb.cells = [new_code_cell(f"answer = {value}\ncheck = print\ncheck('ex-toy', answer)")]
+        (subs / who).mkdir(parents=True)
+        nbformat.write(nb, subs / who / "01_toy.ipynb")
+    with grading.Grader(sandbox=False, timeout=60, marking={"ex-toy": Numeric(2.1)}) as grader:
+        grades = grading.grade(subs, [source], grader=grader)
+    assert {g.student: g.status for g in grades} == {"ann": "correct", "bob": "incorrect"}
+    assert {g.sandbox for g in grades} == {grading.NO_SANDBOX}
