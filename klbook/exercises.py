@@ -17,10 +17,11 @@ the run and marks it with checks that students never see).
 In the book's repository the checks are written in plain sight, as authors
 write them. The klbook wheel that students install holds them *sealed*
 (:func:`seal`, :func:`unseal`): the same hints and the same verdicts, but
-each expected value and each listed mistake is kept only as salted hashes of
-the value rounded to a grid finer than its tolerance, so the numbers are not
-there to read. A sealed check accepts exactly what the plain one accepts,
-except within an eighth of the tolerance of its edge.
+each expected value and each listed mistake is kept only as a salted hash of
+its whole position on a scale whose unit is its tolerance, with the fraction
+beside it, so the numbers are not there to read. A sealed check finds the
+position from the answer, and only then rebuilds the value to compare it
+exactly as the plain check does.
 """
 
 from __future__ import annotations
@@ -338,29 +339,23 @@ NATS_FROM_BITS: Mapping[str, float] = {"nats": math.log(2)}
 # Sealed checks: what the student wheel holds instead of the plain checks
 # ---------------------------------------------------------------------------
 
-#: Grid cells per tolerance: a sealed check matches a value to the grid cells
-#: within one tolerance of it, so it differs from ``numpy.isclose`` only within
-#: 1/_SEAL_STEPS of a tolerance from the edge of what is accepted.
-_SEAL_STEPS = 8
-
 
 def _grid(x: float, rtol: float, atol: float) -> tuple[str, float] | str:
-    """Place ``x`` on a grid whose spacing is ``atol + rtol * |x|`` (in grid units).
+    """Place ``x`` on a scale whose unit is about one tolerance (``atol + rtol * |x|``).
 
-    Returns a fixed key for values off the grid (NaN, infinities, and zero
-    when only a relative tolerance is given), else a sign prefix and the
-    position in grid units.
+    Returns a fixed key for values off the scale (NaN, infinities, and zero when
+    only a relative tolerance is given), else a sign prefix and the position.
     """
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "+inf" if x > 0 else "-inf"
     if rtol > 0 and atol > 0:
-        # t(x) = sign(x) log(1 + |x| rtol / atol) / log(1 + rtol): linear near zero
-        # (spacing atol), logarithmic far from it (spacing rtol |x|).
+        # u(x) = sign(x) log(1 + |x| rtol / atol) / log(1 + rtol): linear near zero
+        # (unit atol), logarithmic far from it (unit about rtol |x|).
         z = abs(x) * (rtol / atol)
-        t = math.log1p(z) if math.isfinite(z) else math.log(abs(x)) + math.log(rtol / atol)
-        return "", math.copysign(t / math.log1p(rtol), x)
+        u = math.log1p(z) if math.isfinite(z) else math.log(abs(x)) + math.log(rtol / atol)
+        return "", math.copysign(u / math.log1p(rtol), x)
     if rtol > 0:
         if x == 0:
             return "0"
@@ -370,15 +365,17 @@ def _grid(x: float, rtol: float, atol: float) -> tuple[str, float] | str:
     return repr(float(x))
 
 
-def _keys(x: float, rtol: float, atol: float, *, spread: bool) -> list[str]:
-    """Return the grid keys of ``x`` (with ``spread``, also those within a tolerance)."""
-    placed = _grid(x, rtol, atol)
-    if isinstance(placed, str):
-        return [placed]
-    sign, t = placed
-    centre = math.floor(t * _SEAL_STEPS + 0.5)
-    reach = range(-_SEAL_STEPS, _SEAL_STEPS + 1) if spread else (0,)
-    return [f"{sign}{centre + d}" for d in reach]
+def _ungrid(sign: str, u: float, rtol: float, atol: float) -> float:
+    """Invert :func:`_grid`: the number at position ``u`` (with its sign prefix)."""
+    if rtol > 0 and atol > 0:
+        v = abs(u) * math.log1p(rtol)
+        magnitude = (
+            math.expm1(v) * (atol / rtol) if v < 700 else math.exp(v - math.log(rtol / atol))
+        )
+        return math.copysign(magnitude, u)
+    if rtol > 0:
+        return (-1.0 if sign == "-" else 1.0) * math.exp(u * math.log1p(rtol))
+    return u * atol
 
 
 def _digest(salt: str, slot: str, key: str) -> str:
@@ -386,12 +383,42 @@ def _digest(salt: str, slot: str, key: str) -> str:
 
 
 def _seal_numbers(value: Any, salt: str, slot: str, rtol: float, atol: float) -> dict[str, Any]:
+    """Seal each element: the hash of its whole position on the scale, and the fraction.
+
+    The fraction alone (a number in [0, 1)) says nothing of the value; with it, a
+    check can rebuild the value from a candidate position whose hash matches, and
+    compare exactly as the plain check does.
+    """
     array = np.asarray(value, dtype=np.float64)
-    digests = [
-        _digest(salt, f"{slot}.{i}", _keys(float(x), rtol, atol, spread=False)[0])
-        for i, x in enumerate(array.ravel())
-    ]
-    return {"shape": list(array.shape), "digests": digests}
+    sealed = []
+    for i, x in enumerate(array.ravel()):
+        placed = _grid(float(x), rtol, atol)
+        if isinstance(placed, str):
+            sealed.append([_digest(salt, f"{slot}.{i}", placed), None])
+        else:
+            sign, u = placed
+            whole = math.floor(u)
+            sealed.append([_digest(salt, f"{slot}.{i}", f"{sign}{whole}"), u - whole])
+    return {"shape": list(array.shape), "elements": sealed}
+
+
+def _element_matches(
+    x: float, sealed: Sequence[Any], salt: str, slot: str, rtol: float, atol: float
+) -> bool:
+    """Whether ``x`` is within tolerance of one sealed number."""
+    digest, fraction = sealed
+    placed = _grid(x, rtol, atol)
+    if fraction is None:  # a value off the scale (infinite, or zero with rtol only)
+        return isinstance(placed, str) and _digest(salt, slot, placed) == digest
+    if isinstance(placed, str):  # off the scale: never within tolerance of a value on it
+        return False
+    sign, u = placed
+    start = math.floor(u - fraction)
+    for whole in range(start - 2, start + 3):
+        if _digest(salt, slot, f"{sign}{whole}") == digest:
+            target = _ungrid(sign, whole + fraction, rtol, atol)
+            return bool(np.isclose(x, target, rtol=rtol, atol=atol))
+    return False
 
 
 def _matches(
@@ -400,11 +427,10 @@ def _matches(
     """Whether ``value`` is within tolerance of the sealed numbers, element by element."""
     if list(value.shape) != list(sealed["shape"]):
         return False
-    for i, (x, want) in enumerate(zip(value.ravel(), sealed["digests"], strict=True)):
-        keys = _keys(float(x), rtol, atol, spread=True)
-        if want not in {_digest(salt, f"{slot}.{i}", key) for key in keys}:
-            return False
-    return True
+    return all(
+        _element_matches(float(x), element, salt, f"{slot}.{i}", rtol, atol)
+        for i, (x, element) in enumerate(zip(value.ravel(), sealed["elements"], strict=True))
+    )
 
 
 def _salt(label: str) -> str:

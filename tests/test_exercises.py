@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +114,109 @@ def test_registered_mistakes_are_not_accepted_as_correct():
             status, message = spec.judge(wrong)
             assert status == "incorrect", f"{label}: the mistake {wrong!r} is accepted"
             assert hint in message
+
+
+# --- Sealed checks: what the student wheel holds ----------------------------------------
+
+
+def _probe_values(spec) -> list:
+    """Answers on both sides of every edge a check has, and answers of the wrong kind:
+    each accepted value and each mistake, then just inside and just outside its
+    tolerance, and far from it."""
+    if isinstance(spec, FunctionCheck):
+        outputs = [want for _, want in spec.cases]
+        calls = {"n": 0}
+
+        def right(*args):
+            calls["n"] += 1
+            return outputs[(calls["n"] - 1) % len(outputs)]
+
+        def off(*args):
+            calls["n"] += 1
+            want = np.asarray(outputs[(calls["n"] - 1) % len(outputs)], dtype=float)
+            return want + 3 * (spec.atol + spec.rtol * np.abs(want)) + 1e-3
+
+        return [right, off, lambda *args: 1 / 0, lambda *args: "text", 3.0]
+    if isinstance(spec, ChoiceCheck):
+        return [
+            *spec.accepted,
+            *(a.upper() + "  " for a in spec.accepted),
+            *spec.mistakes,
+            "no such choice",
+            4,
+        ]
+    expected = np.asarray(spec.expected, dtype=np.float64)
+    targets = [expected, *(expected * f for f in spec.units.values())]
+    targets += [np.asarray(w, dtype=np.float64) for w, _ in spec.mistakes]
+    values: list = ["text", math.nan, [1.0, 2.0], None]
+    for target in targets:
+        width = spec.atol + spec.rtol * np.abs(target)
+        for shift in (0.0, 0.5, -0.5, 0.999, -0.999, 1.001, -1.001, 2.5, -3.0, 40.0):
+            value = target + shift * width
+            values.append(float(value) if value.ndim == 0 else value.tolist())
+    return values
+
+
+def test_sealed_checks_judge_as_the_plain_ones_do():
+    """Every registered check, sealed (as the student wheel holds it), gives the same
+    status and message as the plain check the authors wrote, answer for answer."""
+    compared = 0
+    for label in labels():
+        plain = exercises.registered(label)
+        sealed = exercises.unseal({label: exercises.seal(label, plain)})[label]
+        assert type(sealed).__name__ == "Sealed" + type(plain).__name__
+        assert sealed.hint == plain.hint
+        for value in _probe_values(plain):
+            assert sealed.judge(value) == plain.judge(value), (label, value)
+            compared += 1
+    assert compared > 200
+
+
+def test_a_sealed_check_keeps_no_value_in_plain_sight():
+    plain = NumericCheck(0.123456789, hint="h", units=BITS, mistakes=[(0.987654321, "m")])
+    data = repr(exercises.seal("demo-sealed", plain))
+    for hidden in ("0.1234", "0.9876", "0.1781"):  # the value, a mistake, the value in bits
+        assert hidden not in data
+    assert "'hint': 'h'" in data and "'Not quite: m'" in data  # hints stay readable
+
+
+def test_the_wheels_checks_give_the_verdicts_of_the_editable_ones(tmp_path):
+    """The klbook wheel (python -m coursework release) installed in a folder of its own,
+    asked in a fresh interpreter: same verdicts as the repository's plain checks."""
+    import json
+    import subprocess
+    import sys
+    import zipfile
+
+    from coursework.wheel import build_student_wheel
+
+    wheel = build_student_wheel(Path(__file__).resolve().parent.parent, tmp_path / "dist")
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(tmp_path / "site")
+    cases = []
+    for label in (x for x in labels() if x.startswith("ex-")):  # not the tests' own labels
+        plain = exercises.registered(label)
+        if isinstance(plain, NumericCheck):
+            for value in _probe_values(plain):
+                if value is None or isinstance(value, float | str | list):
+                    cases.append((label, value, list(plain.judge(value))))
+    code = (
+        "import json, sys\n"
+        "import klbook.exercises as ex\n"
+        "assert ex.__file__.startswith(sys.argv[1]), ex.__file__\n"
+        "cases = json.load(sys.stdin)\n"
+        "print(json.dumps([list(ex.registered(l).judge(v)) for l, v, _ in cases]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "site")],
+        input=json.dumps(cases, allow_nan=True),
+        env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout) == [want for _, _, want in cases]
+    assert len(cases) > 100
