@@ -150,6 +150,9 @@ def _probe_values(spec) -> list:
     targets += [np.asarray(w, dtype=np.float64) for w, _ in spec.mistakes]
     values: list = ["text", math.nan, [1.0, 2.0], None]
     for target in targets:
+        if not np.all(np.isfinite(target)):
+            values.append(float(target) if target.ndim == 0 else target.tolist())
+            continue
         width = spec.atol + spec.rtol * np.abs(target)
         for shift in (0.0, 0.5, -0.5, 0.999, -0.999, 1.001, -1.001, 2.5, -3.0, 40.0):
             value = target + shift * width
