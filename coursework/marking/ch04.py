@@ -43,9 +43,14 @@ _NLL_RAW = [
 ]
 _NLL_CASES = [((np.array(z), y), _nll(z, y)) for z, y in _NLL_RAW]
 
+# ex-ch4-bayes-accuracy: classes N(-1.25, 1) and N(1.25, 1), equally likely; the best
+# rule is "class 1 when x > 0", right with probability P(N(1.25, 1) > 0) = Phi(1.25).
+_BAYES_ACCURACY = 0.5 * math.erfc(-1.25 / math.sqrt(2))
+
 MARKING = {
     "ex-ch4-smoothing-margin": Numeric(_MARGIN, rtol=1e-3),
     "ex-ch4-wrong-code": Numeric(_WRONG_CODE, rtol=1e-3, units=NATS),
     "ex-ch4-gradient": Numeric(_GRADIENT, rtol=1e-3),
     "ex-ch4-stable-nll": Function(_NLL_CASES, rtol=1e-9, forbid=("klbook", "scipy")),
+    "ex-ch4-bayes-accuracy": Numeric(_BAYES_ACCURACY, rtol=1e-3),
 }

@@ -116,9 +116,43 @@ STABLE_NLL = FunctionCheck(
     ),
 )
 
+# --- ex-ch4-bayes-accuracy: the best accuracy for N(-1.25, 1) against N(1.25, 1) --------
+# Equal priors and variances: P(1 | x) = sigmoid(2.5 x), the rule "x > 0" is best, and it
+# is right with probability Phi(1.25) for either class.
+_HALF_GAP = 1.25
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+BAYES_ACCURACY = NumericCheck(
+    expected=_normal_cdf(_HALF_GAP),
+    hint=(
+        "Find where P(1 | x) = 1/2, then ask how often a point of class 1 lands on its own "
+        "side of that boundary (and a point of class 0 on its side)."
+    ),
+    mistakes=[
+        (
+            _normal_cdf(2 * _HALF_GAP),
+            "2.5 is the distance between the centres; the boundary sits halfway between them.",
+        ),
+        (
+            1.0 - _normal_cdf(_HALF_GAP),
+            "that is the probability of a mistake; the question asks for the accuracy.",
+        ),
+        (
+            1.0 / (1.0 + math.exp(-2.0 * _HALF_GAP * _HALF_GAP)),
+            "that is P(1 | x) at the centre x = 1.25; the accuracy averages over every x.",
+        ),
+        (0.5, "the blobs overlap only a little: the best rule does much better than a coin."),
+    ],
+)
+
 CHECKS = {
     "ex-ch4-smoothing-margin": SMOOTHING_MARGIN,
     "ex-ch4-wrong-code": WRONG_CODE,
     "ex-ch4-gradient": GRADIENT,
     "ex-ch4-stable-nll": STABLE_NLL,
+    "ex-ch4-bayes-accuracy": BAYES_ACCURACY,
 }
