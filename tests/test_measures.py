@@ -23,6 +23,8 @@ from klbook import (
     measures,
 )
 
+from . import exact
+
 LN2 = math.log(2)
 
 
@@ -56,13 +58,16 @@ probability = st.floats(0.0, 1.0, allow_nan=False)
 
 
 def test_fair_coin_has_one_bit_of_entropy():
-    assert entropy([0.5, 0.5], base=2) == pytest.approx(1.0, abs=1e-15)
-    assert entropy([0.5, 0.5]) == pytest.approx(LN2, abs=1e-15)
+    assert entropy([0.5, 0.5], base=2) == 1.0
+    assert entropy([0.5, 0.5]) == pytest.approx(LN2, rel=1e-15, abs=0)
 
 
 def test_uniform_entropy_is_log_of_outcomes():
     for m in (1, 2, 3, 6, 1000):
-        assert entropy(np.full(m, 1 / m)) == pytest.approx(math.log(m), rel=1e-12)
+        p = np.full(m, 1 / m)
+        # exactly for the floats 1/m (rounded), and log m to rounding
+        assert entropy(p) == pytest.approx(exact.entropy(p), rel=1e-14, abs=0)
+        assert entropy(p) == pytest.approx(math.log(m), rel=1e-14, abs=0)
 
 
 def test_certain_outcome_has_zero_entropy_without_nan():
@@ -72,15 +77,19 @@ def test_certain_outcome_has_zero_entropy_without_nan():
 def test_kl_hand_computed():
     # KL((1/2, 1/2) || (9/10, 1/10)) = 1/2 log(5/9) + 1/2 log 5
     expected = 0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1)
-    assert kl_divergence([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-14)
+    assert kl_divergence([0.5, 0.5], [0.9, 0.1]) == pytest.approx(expected, rel=1e-14, abs=0)
+    reference = exact.kl([0.5, 0.5], [0.9, 0.1])
+    assert kl_divergence([0.5, 0.5], [0.9, 0.1]) == pytest.approx(reference, rel=1e-15, abs=0)
 
 
 def test_kl_first_argument_is_the_truth():
     p, q = [0.9, 0.1], [0.5, 0.5]
     # sum over P's weights of log(P/Q)
     expected = 0.9 * math.log(0.9 / 0.5) + 0.1 * math.log(0.1 / 0.5)
-    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-14)
-    assert kl_divergence(q, p) != pytest.approx(expected, rel=1e-3)
+    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-14, abs=0)
+    assert kl_divergence(p, q) == pytest.approx(exact.kl(p, q), rel=1e-15, abs=0)
+    assert kl_divergence(q, p) == pytest.approx(exact.kl(q, p), rel=1e-15, abs=0)
+    assert kl_divergence(q, p) != pytest.approx(expected, rel=1e-3, abs=0)
 
 
 def test_kl_infinite_where_q_misses_support_of_p():
@@ -88,7 +97,7 @@ def test_kl_infinite_where_q_misses_support_of_p():
     assert cross_entropy([0.5, 0.5], [1.0, 0.0]) == math.inf
     # but not the other way round: P gives zero weight where Q does not
     assert math.isfinite(kl_divergence([1.0, 0.0], [0.5, 0.5]))
-    assert kl_divergence([1.0, 0.0], [0.5, 0.5]) == pytest.approx(LN2)
+    assert kl_divergence([1.0, 0.0], [0.5, 0.5]) == pytest.approx(LN2, rel=1e-15, abs=0)
 
 
 def test_scalar_results_are_python_floats():
@@ -104,10 +113,11 @@ def test_batched_along_axis():
     got = kl_divergence(p, q)
     assert got.shape == (3,)
     for i in range(3):
-        assert got[i] == pytest.approx(kl_divergence(p[i], q), rel=1e-14)
+        assert got[i] == pytest.approx(kl_divergence(p[i], q), rel=1e-14, abs=0)
+        assert got[i] == pytest.approx(exact.kl(p[i], q), rel=1e-14, abs=0)
     # axis=0 with the transpose gives the same numbers
-    assert np.allclose(kl_divergence(p.T, q[:, None], axis=0), got)
-    assert np.allclose(entropy(p.T, axis=0), entropy(p))
+    np.testing.assert_allclose(kl_divergence(p.T, q[:, None], axis=0), got, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(entropy(p.T, axis=0), entropy(p), rtol=1e-15, atol=0)
 
 
 # --- cross-checks against scipy ----------------------------------------------
@@ -179,6 +189,7 @@ def test_kl_is_not_symmetric():
         (0.9 * math.log(1.8) + 0.1 * math.log(0.2))
         - (0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5)),
         rel=1e-12,
+        abs=0,
     )
     assert abs(kl_divergence(p, q) - kl_divergence(q, p)) > 0.1
 
@@ -219,8 +230,9 @@ def test_binary_entropy_curve_shape():
     grid = np.linspace(0, 1, 101)
     h = binary_entropy(grid, base=2)
     assert h[0] == 0.0 and h[-1] == 0.0
-    assert h[50] == pytest.approx(1.0)
-    assert np.allclose(h, h[::-1])  # symmetric about 1/2
+    assert h[50] == 1.0
+    # symmetric about 1/2, up to the rounding of the grid points themselves
+    np.testing.assert_allclose(h, h[::-1], rtol=1e-14, atol=0)
     assert int(np.argmax(h)) == 50
 
 
@@ -229,7 +241,7 @@ def test_binary_edges():
     assert binary_kl(0.0, 0.0) == 0.0
     assert binary_kl(0.5, 0.0) == math.inf
     assert binary_kl(0.5, 1.0) == math.inf
-    assert binary_kl(0.0, 0.5) == pytest.approx(LN2)
+    assert binary_kl(0.0, 0.5) == pytest.approx(LN2, rel=1e-15, abs=0)
     assert binary_cross_entropy(1.0, 1.0) == 0.0
 
 
@@ -243,16 +255,31 @@ def test_broadcasting_binary():
 
 
 def test_tiny_probabilities_are_finite_and_accurate():
+    # Results near 1e-298 and 1e-200: abs=0, or pytest.approx would accept 0.0 for them.
     tiny = 1e-300
-    p = np.array([tiny, 1 - tiny])
-    assert entropy(p) == pytest.approx(-(tiny * math.log(tiny)), rel=1e-12)
+    p = np.array([tiny, 1 - tiny])  # 1 - tiny rounds to 1.0
+    assert entropy(p) == pytest.approx(exact.entropy(p), rel=1e-14, abs=0)
+    assert entropy(p) == pytest.approx(-(tiny * math.log(tiny)), rel=1e-14, abs=0)
     q = np.array([1e-200, 1 - 1e-200])
     # KL ≈ p1 log(p1/q1) + (q1 - p1): dominated by q1 = 1e-200
-    expected = tiny * math.log(tiny / 1e-200) + (1e-200 - tiny)
-    assert binary_kl(tiny, 1e-200) == pytest.approx(expected, rel=1e-9)
+    assert binary_kl(tiny, 1e-200) == pytest.approx(exact.binary_kl(tiny, 1e-200), rel=1e-14, abs=0)
+    assert binary_kl(tiny, 1e-200) == pytest.approx(
+        tiny * math.log(tiny / 1e-200) + (1e-200 - tiny), rel=1e-14, abs=0
+    )
     assert math.isfinite(kl_divergence(p, q))
-    assert kl_divergence([1.0, 0.0], [1 - 1e-300, 1e-300]) == pytest.approx(1e-300, rel=1e-6)
-    assert binary_entropy(1e-300) == pytest.approx(1e-300 * (690.7755278982137 + 1), rel=1e-9)
+    # 1 - 1e-300 rounds to 1.0: this Q is (1, 1e-300) and KL(P||Q) is exactly 0 ...
+    assert kl_divergence([1.0, 0.0], [1 - 1e-300, 1e-300]) == 0.0
+    # ... while Q = (1 - 2**-52, 2**-52) gives -log(1 - 2**-52) = 2.2e-16
+    q = [1 - 2**-52, 2**-52]
+    assert kl_divergence([1.0, 0.0], q) == pytest.approx(exact.kl([1.0, 0.0], q), rel=1e-15, abs=0)
+    # H(p) = p log(1/p) + p + O(p^2): the second term needs log1p, log(1 - p) rounds it away
+    assert binary_entropy(1e-300) == pytest.approx(exact.binary_entropy(1e-300), rel=1e-14, abs=0)
+    assert binary_entropy(1e-300) == pytest.approx(
+        1e-300 * (690.7755278982137 + 1), rel=1e-14, abs=0
+    )
+    for h in (1e-300, 1e-20, 1e-9, 0.25):
+        assert binary_entropy(h) == pytest.approx(exact.binary_entropy(h), rel=1e-14, abs=0)
+        assert binary_entropy(1 - h) == pytest.approx(exact.binary_entropy(1 - h), rel=1e-14, abs=0)
 
 
 # --- bad input --------------------------------------------------------------
@@ -295,7 +322,7 @@ def test_bad_q_is_named():
 
 def test_no_silent_normalisation():
     # scipy would normalise [1, 1] to [0.5, 0.5]; klbook refuses
-    assert scipy.stats.entropy([1, 1]) == pytest.approx(LN2)
+    assert scipy.stats.entropy([1, 1]) == pytest.approx(LN2, rel=1e-15, abs=0)
     with pytest.raises(ValueError, match="never normalises silently"):
         entropy([1, 1])
 
@@ -314,7 +341,7 @@ def test_mismatched_shapes():
 @pytest.mark.parametrize("base", [1, 1.0, 0, -2, math.nan, math.inf, "2", True, None])
 def test_bad_base(base):
     if base is None:
-        assert entropy([0.5, 0.5], base=base) == pytest.approx(LN2)
+        assert entropy([0.5, 0.5], base=base) == pytest.approx(LN2, rel=1e-15, abs=0)
         return
     with pytest.raises(ValueError, match="base must be a positive real number other than 1"):
         kl_divergence([0.5, 0.5], [0.4, 0.6], base=base)
@@ -333,11 +360,22 @@ def test_binary_bad_probabilities(bad):
 
 
 def test_no_runtime_warnings_on_edges():
+    # no warning (errstate raises), and the values the conventions give: 0 log 0 = 0,
+    # and +inf where the model rules out what the truth allows
     with np.errstate(all="raise"):
-        binary_kl(np.array([0.0, 1.0, 0.5, 0.5]), np.array([0.0, 1.0, 0.0, 1.0]))
-        kl_divergence([[1.0, 0.0], [0.5, 0.5]], [[1.0, 0.0], [1.0, 0.0]])
-        cross_entropy([1.0, 0.0], [1.0, 0.0])
-        entropy([1.0, 0.0])
+        bkl = binary_kl(np.array([0.0, 1.0, 0.5, 0.5]), np.array([0.0, 1.0, 0.0, 1.0]))
+        kl = kl_divergence([[1.0, 0.0], [0.5, 0.5]], [[1.0, 0.0], [1.0, 0.0]])
+        ce = cross_entropy([1.0, 0.0], [1.0, 0.0])
+        h = entropy([1.0, 0.0])
+        bce = binary_cross_entropy(np.array([0.0, 1.0, 0.5]), np.array([0.0, 1.0, 1.0]))
+        bh = binary_entropy(np.array([0.0, 1.0]))
+    assert bkl.tolist() == [0.0, 0.0, math.inf, math.inf]
+    assert kl.tolist() == [0.0, math.inf]
+    assert ce == 0.0 and h == 0.0
+    assert bce.tolist() == [0.0, 0.0, math.inf]
+    assert bh.tolist() == [0.0, 0.0]
+    # no negative zeros either
+    assert not np.signbit(bkl).any() and not np.signbit(kl).any() and not np.signbit(bh).any()
 
 
 def test_public_api_is_exported():
@@ -378,15 +416,23 @@ def test_batches_align_from_the_right_before_the_outcome_axis_is_checked():
     # q as a column lines up with axis 0: each column of P against the same model
     got = kl_divergence(columns, model[:, None], axis=0)
     expected = [kl_divergence(columns[:, j], model) for j in range(2)]
-    assert np.allclose(got, expected) and got[0] == 0.0
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
+    assert got[0] == 0.0
     # A 1-D q lines up with the last axis, as in NumPy: along axis 0 it has one outcome,
     # which is an error rather than a KL of columns that do not sum to one.
     with pytest.raises(ValueError, match="same number of outcomes along axis 0"):
         kl_divergence(columns, model, axis=0)
     # Rows of the transpose against a 1-D q, as scipy.stats.entropy accepts it
     rows = kl_divergence(columns.T, model, axis=1)
-    assert np.allclose(rows, scipy.stats.entropy(columns.T, model, axis=1))
-    assert np.allclose(cross_entropy(columns.T, model, axis=1), rows + entropy(columns.T, axis=1))
+    np.testing.assert_allclose(
+        rows, scipy.stats.entropy(columns.T, model, axis=1), rtol=1e-14, atol=0
+    )
+    np.testing.assert_allclose(
+        cross_entropy(columns.T, model, axis=1),
+        rows + entropy(columns.T, axis=1),
+        rtol=1e-14,
+        atol=0,
+    )
 
 
 @pytest.mark.parametrize("bad", [1.0, None, "0", True])
@@ -405,7 +451,9 @@ def test_float32_distributions_are_accepted_within_their_own_rounding():
     rows = scipy.special.softmax(rng.normal(size=(200, 1000)).astype(np.float32), axis=1)
     assert rows.dtype == np.float32
     assert np.abs(rows.astype(np.float64).sum(axis=1) - 1).max() > 1e-8  # off by rounding
-    assert np.allclose(entropy(rows), scipy.stats.entropy(rows.astype(np.float64), axis=1))
+    # -Σ p log p of the stored entries (scipy.stats.entropy would divide by their sum first)
+    want = scipy.special.entr(rows.astype(np.float64)).sum(axis=1)
+    np.testing.assert_allclose(entropy(rows), want, rtol=1e-13, atol=0)
     # ...but float32 is no licence for a real error
     off = np.array([0.5, 0.499], dtype=np.float32)
     with pytest.raises(ValueError, match="does not sum to one"):
@@ -424,20 +472,36 @@ def test_binary_kl_keeps_its_relative_accuracy_when_p_and_q_nearly_agree(p, gap)
     q = p * (1 + gap)
     assume(0 < q < 1 and q != p)
     # The coins are Bern(p) and Bern(q) for the floats p and q; their tails are the exact
-    # 1 - p and 1 - q, not those differences rounded to floats.
-    from decimal import Decimal, localcontext
-
-    with localcontext() as ctx:
-        ctx.prec = 250
-        dp, dq = Decimal(p), Decimal(q)
-        exact = float(dp * (dp / dq).ln() + (1 - dp) * ((1 - dp) / (1 - dq)).ln())
-    assert binary_kl(p, q) == pytest.approx(exact, rel=1e-12)
+    # 1 - p and 1 - q, not those differences rounded to floats. KL is below 1e-4 here:
+    # abs=0, or pytest.approx's default absolute 1e-12 would accept any answer at all.
+    assert binary_kl(p, q) == pytest.approx(exact.binary_kl(p, q), rel=1e-12, abs=0)
 
 
 def test_binary_kl_near_agreement_known_values():
-    # KL ≈ (p - q)^2 / (2 p (1 - p)) for q → p: 1e-20 / 0.42 = 2.38e-20
-    assert binary_kl(0.3, 0.3 + 1e-10) == pytest.approx(1e-20 / (2 * 0.3 * 0.7), rel=1e-6)
-    assert binary_kl(0.3 + 1e-10, 0.3) > 0
+    # KL ≈ (p - q)^2 / (2 p (1 - p)) for q → p: 1e-20 / 0.42 = 2.38e-20; the cancelling
+    # closed form p log(p/q) + (1 - p) log((1 - p)/(1 - q)) gives rounding noise here
+    q = 0.3 + 1e-10
+    assert binary_kl(0.3, q) == pytest.approx(exact.binary_kl(0.3, q), rel=1e-14, abs=0)
+    assert binary_kl(0.3, q) == pytest.approx(1e-20 / (2 * 0.3 * 0.7), rel=1e-6, abs=0)
+    assert binary_kl(q, 0.3) == pytest.approx(exact.binary_kl(q, 0.3), rel=1e-14, abs=0)
+    # the same near p = 0 and p = 1, where the model's tail is computed from q - p
+    for p, q in [(1e-8, 1e-8 * (1 + 1e-6)), (1 - 1e-8, 1 - 1e-8 * (1 + 1e-6)), (0.5, 0.5 - 2**-40)]:
+        assert binary_kl(p, q) == pytest.approx(exact.binary_kl(p, q), rel=1e-12, abs=0)
+        assert binary_kl(q, p) == pytest.approx(exact.binary_kl(q, p), rel=1e-12, abs=0)
+
+
+def test_kl_of_nearly_equal_distributions_is_never_negative():
+    # These floats do not sum to one exactly, and the rounded sum of p log(p/q) falls
+    # below zero (-7.7e-17); KL is never negative (Gibbs), so the result is 0.
+    p = [0.11134241733563358, 0.46008810268016137, 0.4285694799842051]
+    q = [0.11134241729728525, 0.4600881025446805, 0.4285694801580343]
+    for a, b in ((p, q), (q, p)):
+        got = kl_divergence(a, b)
+        assert got >= 0.0
+        assert got == pytest.approx(max(exact.kl(a, b), 0.0), rel=0, abs=2e-16)
+    assert kl_divergence(p, q) == 0.0 and not math.copysign(1.0, kl_divergence(p, q)) < 0
+    batch = kl_divergence(np.array([p, q]), np.array([q, p]))
+    assert (batch >= 0.0).all() and batch[0] == 0.0
 
 
 @given(pairs(allow_zeros=False))
@@ -450,9 +514,14 @@ def test_tiny_model_probabilities_take_the_overflow_safe_path():
     p = np.array([0.5, 0.5])
     q = np.array([1e-310, 1 - 1e-310])  # 0.5 / 1e-310 overflows a float
     expected = 0.5 * (math.log(0.5) - math.log(1e-310)) + 0.5 * math.log(0.5)
-    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-12)
-    assert kl_divergence([0.0, 1.0], [1e-310, 1 - 1e-310]) == pytest.approx(0.0, abs=1e-300)
-    assert cross_entropy(p, q) == pytest.approx(expected + LN2, rel=1e-12)
+    assert kl_divergence(p, q) == pytest.approx(expected, rel=1e-14, abs=0)
+    assert kl_divergence(p, q) == pytest.approx(exact.kl(p, q), rel=1e-15, abs=0)
+    # 1 - 1e-310 rounds to 1.0, so P = Q on the outcome P can show: exactly 0
+    assert kl_divergence([0.0, 1.0], [1e-310, 1 - 1e-310]) == 0.0
+    assert cross_entropy(p, q) == pytest.approx(exact.cross_entropy(p, q), rel=1e-15, abs=0)
+    # a tiny q where p is tiny too: 1e-300 log(1e-300 / 1e-305) stays accurate
+    p, q = np.array([1e-300, 1.0]), np.array([1e-305, 1.0])
+    assert kl_divergence(p, q) == pytest.approx(exact.kl(p, q), rel=1e-14, abs=0)
 
 
 # --- the fused path for large batches ------------------------------------------
@@ -482,11 +551,12 @@ def test_fused_path_gives_the_general_paths_bits(block, monkeypatch):
     for a, b in zip(fused, general, strict=True):
         np.testing.assert_array_equal(a, b)
     assert np.isinf(fused[1][5]) and np.isfinite(np.delete(fused[1], 5)).all()
-    np.testing.assert_allclose(fused[0], scipy.stats.entropy(p, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(fused[0], scipy.stats.entropy(p, axis=-1), rtol=1e-12, atol=0)
     np.testing.assert_allclose(
         np.delete(fused[1], 5),
         -scipy.special.xlogy(np.delete(p, 5, 0), np.delete(q, 5, 0)).sum(-1),
         rtol=1e-12,
+        atol=0,
     )
 
 
@@ -494,7 +564,7 @@ def test_fused_path_for_one_long_distribution_returns_a_float():
     p, _ = _large_batch(rows=1, outcomes=measures.FUSED_MIN_ENTRIES)
     h = entropy(p[0])
     assert isinstance(h, float)
-    assert h == pytest.approx(scipy.stats.entropy(p[0]), rel=1e-12)
+    assert h == pytest.approx(scipy.stats.entropy(p[0]), rel=1e-12, abs=0)
 
 
 def _corrupt(arr: np.ndarray, how: str) -> np.ndarray:
