@@ -111,9 +111,11 @@ def student_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 #: tests start. Files not named keep their collection order, after these.
 SCHEDULE = (
     "tests/test_browser.py",
+    "tests/test_sandbox.py",
     "tests/test_coursework.py",
     "tests/test_student_runs.py",
     "chapters/*.ipynb",
+    "tests/test_student_site.py",
     "tests/test_notebooks.py",
     "tests/test_project.py",
 )
