@@ -178,7 +178,7 @@ def _namespaces(as_root: bool) -> list[str]:
             "CAP_SETGID",
             *common,
         ]
-    return ["--unshare-all", "--unshare-user", "--disable-userns", *common]
+    return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", *common]
 
 
 def sandbox_problem() -> str | None:
