@@ -363,8 +363,12 @@ class Kernel:
         info["ip"] = str(sockets / "k")
         uid = env.next_uid() if (env.sandbox and env.as_root) else -1
         if uid >= 0:
-            os.chown(sockets, uid, uid)
-            os.chown(connection, uid, uid)
+            # Root keeps the folder; the kernel's group may create its sockets there until
+            # it has started (then the folder is closed to it: no files can pile up).
+            os.chown(sockets, 0, uid)
+            sockets.chmod(0o770)
+            os.chown(connection, 0, uid)
+            connection.chmod(0o640)
         limits = env.limits
         rlimits = [
             ("RLIMIT_CPU", limits.cpu_seconds),
@@ -463,6 +467,8 @@ class Kernel:
                 self._reply(
                     None, min(1.0, max(deadline - time.monotonic(), 0.01)), "kernel_info_reply"
                 )
+                if uid >= 0:
+                    sockets.chmod(0o750)
                 return
             except KernelTimeout:
                 if time.monotonic() >= deadline:
