@@ -860,3 +860,15 @@ def test_grading_without_a_sandbox_still_marks_outside_the_kernel(tmp_path: Path
         grades = grading.grade(subs, [source], grader=grader)
     assert {g.student: g.status for g in grades} == {"ann": "correct", "bob": "incorrect"}
     assert {g.sandbox for g in grades} == {grading.NO_SANDBOX}
+
+
+def test_the_klbook_distribution_leaves_the_instructors_package_out() -> None:
+    """pyproject.toml's klbook wheel (pip install .) packages klbook*, never coursework."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert any(fnmatch.fnmatch("klbook.checks", pattern) for pattern in include)
+    for package in ("coursework", "coursework.marking"):
+        assert not any(fnmatch.fnmatch(package, pattern) for pattern in include), package
