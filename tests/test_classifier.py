@@ -38,7 +38,7 @@ def test_blobs_custom_centres_and_scale():
     X, y = make_blobs(500, np.random.default_rng(1), centers=centers, scale=0.1)
     assert X.shape == (1000, 3)
     np.testing.assert_allclose(X[y == 1].mean(axis=0), [10, 10, 10], atol=0.05)
-    assert X[y == 0].std() == pytest.approx(0.1, rel=0.1)
+    assert X[y == 0].std() == pytest.approx(0.1, rel=0.1, abs=0)
 
 
 def test_blobs_are_deterministic_given_the_seed():
@@ -89,7 +89,7 @@ def test_loss_decreases_and_accuracy_is_high(blobs):
     model = train_softmax_regression(X, y, lr=0.5, epochs=200)
     h = model.loss_history
     assert h.shape == (201,)
-    assert h[0] == pytest.approx(np.log(3))  # zero weights: uniform over 3 classes
+    assert h[0] == pytest.approx(np.log(3), rel=1e-15, abs=0)  # zero weights: uniform
     # Gradient descent with a small enough step never increases a smooth convex loss.
     assert np.all(np.diff(h) <= 1e-12)
     assert h[-1] < 0.1
@@ -106,7 +106,7 @@ def test_predictions_are_consistent(blobs):
     np.testing.assert_array_equal(model.predict(X), p.argmax(axis=1))
     # The last recorded loss is the loss of the returned parameters.
     want = -np.log(p[np.arange(len(y)), y]).mean()
-    assert model.loss_history[-1] == pytest.approx(want)
+    assert model.loss_history[-1] == pytest.approx(want, rel=1e-12, abs=0)
 
 
 def test_one_step_is_the_hand_computed_gradient_step(blobs):
@@ -115,8 +115,30 @@ def test_one_step_is_the_hand_computed_gradient_step(blobs):
     model = train_softmax_regression(X, y, lr=lr, epochs=1)
     # From W = 0, b = 0 every class has probability 1/3.
     G = (np.full((len(y), 3), 1 / 3) - np.eye(3)[y]) / len(y)
-    np.testing.assert_allclose(model.weights, -lr * X.T @ G)
-    np.testing.assert_allclose(model.bias, -lr * G.sum(axis=0), atol=1e-15)
+    np.testing.assert_allclose(model.weights, -lr * X.T @ G, rtol=1e-12, atol=0)
+    # balanced classes: the bias gradient sums to zero, whatever its scale
+    np.testing.assert_allclose(model.bias, -lr * G.sum(axis=0), rtol=0, atol=1e-15)
+
+
+def test_one_step_on_unbalanced_classes_moves_the_bias_by_the_summed_gradient(blobs):
+    # 100, 50 and 20 points: at W = 0, b = 0 the bias gradient Σ_i G_i is 1/3 minus each
+    # class's share, which is not zero (a mean over the points would be N = 170 times smaller)
+    X, y = blobs
+    keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:50]])
+    keep = np.concatenate([keep, np.flatnonzero(y == 2)[:20]])
+    X, y = X[keep], y[keep]
+    lr = 0.3
+    model = train_softmax_regression(X, y, lr=lr, epochs=1)
+    share = np.array([100, 50, 20]) / 170
+    np.testing.assert_allclose(model.bias, -lr * (1 / 3 - share), rtol=1e-12, atol=0)
+    G = (np.full((len(y), 3), 1 / 3) - np.eye(3)[y]) / len(y)
+    np.testing.assert_allclose(model.weights, -lr * X.T @ G, rtol=1e-12, atol=0)
+    # a second step starts from there: the loss it records is the loss at those parameters
+    two = train_softmax_regression(X, y, lr=lr, epochs=2)
+    z = X @ model.weights + model.bias
+    want = -(sp.log_softmax(z, axis=1)[np.arange(len(y)), y]).mean()
+    assert two.loss_history[1] == pytest.approx(want, rel=1e-13, abs=0)
+    assert two.loss_history[0] == pytest.approx(np.log(3), rel=1e-15, abs=0)
 
 
 def test_training_is_deterministic_with_a_seed():

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from klbook import binary_kl, log_likelihood_ratio, sequence_log_prob
 
+from . import exact
+
 probability = st.floats(0.0, 1.0, allow_nan=False)
 inner_probability = st.floats(1e-6, 1 - 1e-6, allow_nan=False)
 
@@ -54,21 +56,25 @@ def test_exact_at_the_edges():
 def test_no_underflow_where_the_product_does():
     n = 10_000
     assert 0.5**n == 0.0  # the naive product underflows
-    assert sequence_log_prob(n // 2, n, 0.5) == pytest.approx(-n * math.log(2), rel=1e-14)
+    assert sequence_log_prob(n // 2, n, 0.5) == pytest.approx(-n * math.log(2), rel=1e-14, abs=0)
 
 
 def test_order_does_not_matter_only_counts():
     flips = np.array([1, 0, 0, 1, 1, 1, 0, 1])
     p = 0.7
     direct = float(np.sum(np.where(flips == 1, math.log(p), math.log(1 - p))))
-    assert sequence_log_prob(int(flips.sum()), flips.size, p) == pytest.approx(direct, rel=1e-14)
+    assert sequence_log_prob(int(flips.sum()), flips.size, p) == pytest.approx(
+        direct, rel=1e-14, abs=0
+    )
 
 
 def test_broadcasting_and_base():
     got = sequence_log_prob(np.array([0, 1, 2]), 2, 0.5, base=2)
-    assert np.allclose(got, [-2.0, -2.0, -2.0])
+    assert got.tolist() == [-2.0, -2.0, -2.0]
     grid = sequence_log_prob(3, 5, np.array([[0.2], [0.5]]))
     assert grid.shape == (2, 1)
+    want = [3 * math.log(0.2) + 2 * math.log(0.8), 5 * math.log(0.5)]
+    np.testing.assert_allclose(grid[:, 0], want, rtol=1e-15, atol=0)
 
 
 @given(heads_and_flips(), inner_probability, inner_probability)
@@ -92,13 +98,19 @@ def test_llr_is_zero_for_equal_coins(kn, p):
     assert log_likelihood_ratio(k, n, p, p) == 0.0
 
 
-@given(inner_probability, inner_probability)
-def test_llr_per_flip_at_expected_counts_is_kl(p, q):
-    # With k = n p heads (allowed as a real count in the formula), LLR/n = KL(P||Q).
-    n = 1000
-    k_real = n * p
-    per_flip = (k_real * math.log(p / q) + (n - k_real) * math.log((1 - p) / (1 - q))) / n
-    assert per_flip == pytest.approx(binary_kl(p, q), rel=1e-9, abs=1e-12)
+@given(st.integers(1, 1023), inner_probability)
+def test_llr_per_flip_at_expected_counts_is_kl(k, q):
+    # With k = n p heads, LLR/n = (k/n) log(p/q) + (1 - k/n) log((1 - p)/(1 - q)) = KL(P||Q).
+    # n = 1024 makes p = k/n exact in binary, so the identity holds for the floats too.
+    n = 1024
+    p = k / n
+    per_flip = log_likelihood_ratio(k, n, p, q) / n
+    kl = binary_kl(p, q)
+    assert kl == pytest.approx(exact.binary_kl(p, q), rel=1e-12, abs=0)
+    # The LLR is a sum of two terms of opposite sign: it is accurate to a few units in the
+    # last place of the larger term, which is much more than KL itself when q ≈ p.
+    terms = (k * abs(math.log(p / q)) + (n - k) * abs(math.log((1 - p) / (1 - q)))) / n
+    assert per_flip == pytest.approx(kl, rel=1e-12, abs=1e-14 * terms)
 
 
 def test_llr_sign_favours_the_better_coin():
@@ -144,7 +156,11 @@ def test_bad_q_in_llr_is_named():
     with pytest.raises(ValueError, match="base"):
         log_likelihood_ratio(1, 3, 0.5, 0.4, base=1)
     assert log_likelihood_ratio(1, 2, 0.5, 0.25, base=2) == pytest.approx(
-        log_likelihood_ratio(1, 2, 0.5, 0.25) / math.log(2)
+        log_likelihood_ratio(1, 2, 0.5, 0.25) / math.log(2), rel=1e-15, abs=0
+    )
+    # log2(0.5/0.25) + log2(0.5/0.75) = 1 + log2(2/3)
+    assert log_likelihood_ratio(1, 2, 0.5, 0.25, base=2) == pytest.approx(
+        2 - math.log2(3), rel=1e-14, abs=0
     )
 
 
@@ -171,7 +187,7 @@ def test_llr_keeps_its_sign_for_a_million_flips_of_nearly_equal_coins():
     exact = _exact_llr(300_000, 1_000_000, 0.3, 0.3 + 1e-9)
     assert exact > 0
     assert log_likelihood_ratio(300_000, 1_000_000, 0.3, 0.3 + 1e-9) == pytest.approx(
-        exact, rel=1e-6
+        exact, rel=1e-6, abs=0
     )
 
 

@@ -216,7 +216,9 @@ def test_running_llr_batch_rows_and_bool_input():
 def test_running_llr_base_two_is_nats_over_log_two():
     flips = simulate_flips(50, 0.7, rng(3))
     nats = running_llr(flips, 0.7, 0.2)
-    assert np.allclose(running_llr(flips, 0.7, 0.2, base=2), nats / math.log(2))
+    np.testing.assert_allclose(
+        running_llr(flips, 0.7, 0.2, base=2), nats / math.log(2), rtol=1e-14, atol=0
+    )
 
 
 def test_running_llr_infinities_and_undefined():
@@ -287,9 +289,9 @@ def test_multinomial_llr_batch_base_and_infinities():
     p, q = [0.5, 0.25, 0.25], [0.25, 0.25, 0.5]
     got = multinomial_llr(counts, p, q)
     assert got.shape == (2,)
-    assert got[0] == pytest.approx(3 * math.log(2))
-    assert got[1] == pytest.approx(4 * math.log(0.5))
-    assert np.allclose(multinomial_llr(counts, p, q, base=2), got / math.log(2))
+    assert got[0] == pytest.approx(3 * math.log(2), rel=1e-15, abs=0)
+    assert got[1] == pytest.approx(4 * math.log(0.5), rel=1e-15, abs=0)
+    assert multinomial_llr(counts, p, q, base=2).tolist() == [3.0, -4.0]
     assert multinomial_llr([0, 1], [0.5, 0.5], [1.0, 0.0]) == math.inf
     assert multinomial_llr([0, 1], [1.0, 0.0], [0.5, 0.5]) == -math.inf
     assert multinomial_llr([2, 0], [1.0, 0.0], [1.0, 0.0]) == 0.0
@@ -341,10 +343,16 @@ def test_llr_variance_edges_base_and_batch():
     # An outcome P never shows contributes nothing, whatever Q says there.
     assert llr_variance([1.0, 0.0], [0.5, 0.5]) == 0.0
     v = llr_variance([0.2, 0.8], [0.6, 0.4])
-    assert llr_variance([0.2, 0.8], [0.6, 0.4], base=2) == pytest.approx(v / math.log(2) ** 2)
+    # two values a, b with probabilities 0.2 and 0.8: variance 0.2 · 0.8 · (a − b)²
+    a, b = math.log(0.2 / 0.6), math.log(0.8 / 0.4)
+    assert v == pytest.approx(0.16 * (a - b) ** 2, rel=1e-14, abs=0)
+    assert llr_variance([0.2, 0.8], [0.6, 0.4], base=2) == pytest.approx(
+        v / math.log(2) ** 2, rel=1e-15, abs=0
+    )
     batch = llr_variance([[0.2, 0.8], [0.5, 0.5]], [0.6, 0.4])
     assert batch.shape == (2,)
-    assert batch[0] == pytest.approx(v)
+    assert batch[0] == v
+    assert batch[1] == pytest.approx(0.25 * math.log(0.5 / 0.6 / 1.25) ** 2, rel=1e-14, abs=0)
 
 
 def test_llr_variance_bad_input():
@@ -372,7 +380,7 @@ def test_log_checkpoints_are_roughly_log_spaced():
     points = log_checkpoints(10**6, per_decade=10)
     ratios = points[1:] / points[:-1]
     big = points[:-1] >= 100  # where integers no longer crowd each other
-    assert np.allclose(ratios[big], 10**0.1, rtol=0.02)
+    np.testing.assert_allclose(ratios[big], 10**0.1, rtol=0.02, atol=0)
 
 
 def test_log_checkpoints_bad_input():
@@ -404,7 +412,7 @@ def test_paths_heads_are_consistent_counts_and_llr_follows_from_them():
     assert np.all(increments >= 0)
     assert np.all(increments <= np.diff(paths.n, prepend=0))
     expected = log_likelihood_ratio(k, paths.n, 0.3, 0.5) / paths.n
-    assert np.allclose(paths.llr, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(paths.llr, expected, rtol=1e-12, atol=1e-15)
 
 
 def test_paths_mean_converges_to_kl_within_standard_errors():
@@ -412,7 +420,7 @@ def test_paths_mean_converges_to_kl_within_standard_errors():
     paths = running_llr_paths(2000, 100_000, p, q, rng(2))
     final = paths.llr[:, -1]
     se = final.std(ddof=1) / math.sqrt(final.size)
-    assert paths.kl == pytest.approx(binary_kl(p, q))
+    assert paths.kl == binary_kl(p, q)
     assert abs(final.mean() - binary_kl(p, q)) < 4 * se
 
 
@@ -423,8 +431,10 @@ def test_paths_variance_times_n_matches_the_llr_variance(p, q):
     predicted = llr_variance([p, 1 - p], [q, 1 - q])
     measured = paths.llr.var(axis=0, ddof=1) * paths.n
     # The sample variance of n normal draws has relative standard error sqrt(2/(n-1)).
-    assert np.allclose(measured, predicted, rtol=4 * math.sqrt(2 / (n_paths - 1)))
-    assert np.allclose(paths.predicted_std, np.sqrt(predicted / paths.n))
+    np.testing.assert_allclose(measured, predicted, rtol=4 * math.sqrt(2 / (n_paths - 1)), atol=0)
+    np.testing.assert_allclose(
+        paths.predicted_std, np.sqrt(predicted / paths.n), rtol=1e-15, atol=0
+    )
 
 
 def test_paths_match_flip_by_flip_simulation_in_distribution():
@@ -436,7 +446,7 @@ def test_paths_match_flip_by_flip_simulation_in_distribution():
         assert scipy.stats.ks_2samp(fast.llr[:, j], slow[:, j]).pvalue > 1e-3
     # Joint law: Cov(k_50, k_400) = 50 p (1 - p), since the later flips are independent.
     cov = np.cov(fast.heads[:, 0], fast.heads[:, 1])[0, 1]
-    assert cov == pytest.approx(50 * p * (1 - p), rel=0.2)
+    assert cov == pytest.approx(50 * p * (1 - p), rel=0.2, abs=0)
 
 
 def test_heads_follow_the_binomial_law():
@@ -464,7 +474,7 @@ def test_paths_edge_coins():
     same = running_llr_paths(5, 100, 0.4, 0.4, rng())
     assert np.array_equal(same.llr, np.zeros_like(same.llr))
     certain = running_llr_paths(5, 100, 1.0, 0.5, rng())
-    assert np.allclose(certain.llr, math.log(2))
+    np.testing.assert_allclose(certain.llr, math.log(2), rtol=1e-15, atol=0)
     ruled_out = running_llr_paths(5, 1000, 0.5, 0.0, rng(), record=[1000])
     assert np.all(ruled_out.llr == math.inf)
     assert not np.isnan(running_llr_paths(5, 100, 0.0, 1.0, rng()).llr).any()
@@ -473,8 +483,9 @@ def test_paths_edge_coins():
 def test_paths_base_two():
     a = running_llr_paths(10, 1000, 0.5, 0.8, rng(11), base=2)
     b = running_llr_paths(10, 1000, 0.5, 0.8, rng(11))
-    assert np.allclose(a.llr, b.llr / math.log(2))
-    assert a.kl == pytest.approx(binary_kl(0.5, 0.8, base=2))
+    np.testing.assert_allclose(a.llr, b.llr / math.log(2), rtol=1e-14, atol=1e-15)
+    assert a.kl == binary_kl(0.5, 0.8, base=2)
+    assert a.kl == pytest.approx(b.kl / math.log(2), rel=1e-15, abs=0)
 
 
 def test_ten_to_the_eight_flips_in_bounded_memory():
@@ -529,7 +540,7 @@ def test_multinomial_llr_sums_term_by_term_when_the_models_nearly_agree():
         exact = float(
             sum(c * (Decimal(a) / Decimal(b)).ln() for c, a, b in zip(counts, p, q, strict=True))
         )
-    assert klbook.multinomial_llr(counts, p, q) == pytest.approx(exact, rel=1e-6)
+    assert klbook.multinomial_llr(counts, p, q) == pytest.approx(exact, rel=1e-6, abs=0)
 
 
 def test_multinomial_llr_rules_out_and_refuses_as_the_coin_does():
