@@ -345,7 +345,11 @@ _LAYOUT = r"""({contrast}) => {
     for (const box of document.querySelectorAll("mjx-container[display='true']")) {
         if (!visible(box)) continue;
         displayCount += 1;
-        const over = box.scrollWidth - box.clientWidth;
+        // What the formula needs, even where a box clips it instead of scrolling.
+        const formula = box.querySelector(":scope > mjx-math");
+        const needs = Math.max(
+            box.scrollWidth, formula ? Math.round(formula.getBoundingClientRect().width) : 0);
+        const over = needs - box.clientWidth;
         if (over <= 0) continue;
         const div = box.closest("div.math");
         const eqno = div && div.querySelector(".eqno");
@@ -355,8 +359,10 @@ _LAYOUT = r"""({contrast}) => {
             where: where(box),
             what: (eqno ? clean(eqno.textContent) + " " : "") + mathText(div || box),
             over,
-            cue: (mask !== "none" && style.animationName === "klbook-scroll-fade")
-                || box.offsetHeight - box.clientHeight > 0,
+            // It scrolls (not clipped), and shows that it does: a fade or a drawn scrollbar.
+            cue: ["auto", "scroll"].includes(style.overflowX) && (
+                (mask !== "none" && style.animationName === "klbook-scroll-fade")
+                || box.offsetHeight - box.clientHeight > 0),
         });
     }
 
