@@ -823,8 +823,10 @@ def test_figures_are_sharp_captioned_and_centred(visits, path: str) -> None:
                 f"{name}: {image['natural']} px wide shown at {image['shown']:.0f} CSS px "
                 "(needs twice the pixels: klbook.plotting's retina PNG, then make refresh)"
             )
-        if len(image["caption"].split()) < 3:
+        if len(image["caption"].split()) < 4:
             problems.append(f"{name}: no caption (metadata.mystnb.figure.caption)")
+        elif not re.match(r"Fig\. \d+\.\d+ ", image["caption"]):
+            problems.append(f"{name}: caption without its number: {image['caption'][:40]!r}")
         if image["off_centre"] > 2:
             problems.append(f"{name}: {image['off_centre']} px off the column's centre")
     assert problems == [], f"{path} at 1280 px:\n  - " + "\n  - ".join(problems)
