@@ -127,7 +127,9 @@ def check_distribution(
         raise ValueError(f"{name} is empty along axis {axis}: a distribution needs outcomes")
     if arr.size == 0:
         return 0.0
-    sums = arr.sum(axis=axis)
+    # inf - inf or an overflowing sum is reported below, as what is wrong with the input
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = arr.sum(axis=axis)
     if not np.isfinite(sums).all():
         if np.isnan(arr).any():
             raise ValueError(f"{name} contains NaN")
@@ -169,7 +171,9 @@ def rows_minimum(block: NDArray[np.float64], tolerance: float) -> float | None:
     True
     """
     smallest = float(block.min())
-    if smallest >= 0 and bool((np.abs(block.sum(axis=-1) - 1.0) <= tolerance).all()):
+    with np.errstate(invalid="ignore", over="ignore"):  # a bad sum is simply not one
+        sums = block.sum(axis=-1)
+    if smallest >= 0 and bool((np.abs(sums - 1.0) <= tolerance).all()):
         return smallest
     return None
 
