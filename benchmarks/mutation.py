@@ -20,6 +20,7 @@ Usage::
 
     .venv/bin/python benchmarks/mutation.py --out benchmarks/mutation.md
     .venv/bin/python benchmarks/mutation.py --jobs 2 --keep /tmp/mut  # keep the scratch copy
+    .venv/bin/python benchmarks/mutation.py --ref 752e9aa --out /tmp/before.md  # an older state
 
 Hypothesis runs derandomised (the ``ci`` profile of tests/conftest.py), so
 two runs of the same code and tests give the same score.
@@ -91,15 +92,30 @@ class Mutant:
         )
 
 
-def _scratch_copy(work: Path) -> None:
-    """Copy what mutmut needs (klbook, tests, pyproject.toml) into ``work``, fresh."""
+def _scratch_copy(work: Path, ref: str | None) -> None:
+    """Copy what mutmut needs (klbook, tests, pyproject.toml) into ``work``, fresh.
+
+    From the working tree, or with ``ref`` klbook and tests as a git commit had
+    them (to measure an earlier state); the configuration and the plugin always
+    come from the working tree.
+    """
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    skip = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
-    shutil.copytree(ROOT / "klbook", work / "klbook", ignore=skip)
-    shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
+    if ref:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref, "klbook", "tests"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    else:
+        skip = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+        shutil.copytree(ROOT / "klbook", work / "klbook", ignore=skip)
+        shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
+    shutil.copy2(HERE / "mutation_plugin.py", work / "mutation_plugin.py")
 
 
 def _run_mutmut(work: Path, jobs: int, log: Path) -> float:
@@ -184,7 +200,12 @@ def _percent(part: int, whole: int) -> str:
 
 
 def _report(
-    mutants: list[Mutant], elapsed: float, jobs: int, notes: list[dict], history: list[dict]
+    mutants: list[Mutant],
+    elapsed: float,
+    jobs: int,
+    ref: str | None,
+    notes: list[dict],
+    history: list[dict],
 ) -> str:
     import mutmut
 
@@ -209,7 +230,7 @@ def _report(
         "",
         f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {mutmut.__version__}, "
         f"Python {platform.python_version()}, {jobs} workers on {os.cpu_count()} cores, "
-        f"`nice -n 10`",
+        f"`nice -n 10`; klbook and tests from " + (f"commit {ref}" if ref else "the working tree"),
         f"- Wall time of the run: {elapsed / 60:.1f} min",
         f"- **Score: {detected} of {len(mutants)} mutants killed ({score})**; "
         f"{total['survived']} survived, {total['no tests']} not reached by any test, "
@@ -270,16 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "mutation.md")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
+    parser.add_argument("--ref", help="take klbook and tests from this git commit")
     args = parser.parse_args(argv)
 
     if args.keep:
         work = args.keep.resolve()
-        _scratch_copy(work)
         cleanup = None
     else:
         cleanup = tempfile.TemporaryDirectory(prefix="klbook-mutation-")
         work = Path(cleanup.name)
-        _scratch_copy(work)
+    _scratch_copy(work, args.ref)
     try:
         log = work / "mutmut.log"
         print(f"mutmut runs in {work} (log: {log})", flush=True)
@@ -289,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             print(summary[-1])
         mutants = _collect(work)
         notes, history = _load_notes()
-        args.out.write_text(_report(mutants, elapsed, args.jobs, notes, history), encoding="utf-8")
+        report = _report(mutants, elapsed, args.jobs, args.ref, notes, history)
+        args.out.write_text(report, encoding="utf-8")
         print(f"wrote {args.out} ({elapsed / 60:.1f} min)")
     finally:
         if cleanup is not None:
