@@ -191,9 +191,12 @@ def test_the_wheels_checks_give_the_verdicts_of_the_editable_ones(tmp_path):
     import sys
     import zipfile
 
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "coursework").is_dir():
+        pytest.skip("the instructors' package is not in this copy (make mutate's scratch copy)")
     from coursework.wheel import build_student_wheel
 
-    wheel = build_student_wheel(Path(__file__).resolve().parent.parent, tmp_path / "dist")
+    wheel = build_student_wheel(root, tmp_path / "dist")
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(tmp_path / "site")
     cases = []

@@ -19,10 +19,17 @@ import numpy as np
 import pytest
 
 import klbook
-from coursework import marking, probe
 from klbook import exercises
 
-from .coursework_helpers import CHAPTER_IDS, CHAPTERS, labels, read, solution_function
+from .coursework_helpers import (
+    CHAPTER_IDS,
+    CHAPTERS,
+    labels,
+    marking,
+    probe,
+    read,
+    solution_function,
+)
 
 MARKS = marking.load()
 ALL = [(chapter, label) for chapter in CHAPTERS for label in labels(read(chapter))]

@@ -35,18 +35,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from coursework import marking
-from coursework.grading import CSV_COLUMNS, SANDBOX
-
 from .coursework_helpers import (
     ROOT,
     check_cell,
+    grading,
     grading_chapter,
     honest_source,
     klbook_function_for,
     labels,
+    marking,
     read,
     require_sandbox,
+    sandbox,
     tree_digest,
     trimmed,
 )
@@ -442,8 +442,8 @@ def test_the_grader_survives_and_grades_everyone(hostile: dict[str, Any]) -> Non
     assert sorted(table) == sorted(p.name for p in klass.subs.iterdir())
     assert all(list(table[s]) == klass.labels for s in table)
     header = hostile["written"].decode().splitlines()[0]
-    assert header == ",".join(CSV_COLUMNS)
-    assert {row["sandbox"] for rows in table.values() for row in rows.values()} == {SANDBOX}
+    assert header == ",".join(grading.CSV_COLUMNS)
+    assert {row["sandbox"] for rows in table.values() for row in rows.values()} == {grading.SANDBOX}
 
 
 def test_honest_work_keeps_full_marks(hostile: dict[str, Any]) -> None:
@@ -496,10 +496,10 @@ def test_nothing_outlives_the_run_and_the_results_stay_as_written(
 def test_the_kernel_has_its_own_session_and_sees_only_its_namespace() -> None:
     """kill(-1), killpg(0) or kill(getppid()) from the kernel cannot name the grader."""
     require_sandbox()
-    from coursework.grading import Grader
-    from coursework.sandbox import Kernel
-
-    with Grader(timeout=30) as grader, Kernel(grader.environment(), b"{}", "x.ipynb") as kernel:
+    with (
+        grading.Grader(timeout=30) as grader,
+        sandbox.Kernel(grader.environment(), b"{}", "x.ipynb") as kernel,
+    ):
         assert kernel.process is not None
         assert os.getpgid(kernel.process.pid) != os.getpgid(0)
         assert os.getsid(kernel.process.pid) != os.getsid(0)

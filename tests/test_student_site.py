@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coursework.site import build_student_site
-
-from .coursework_helpers import CHAPTER_IDS, CHAPTERS, ROOT, labels, read, tags
+from .coursework_helpers import CHAPTER_IDS, CHAPTERS, ROOT, labels, read, site, tags
 
 
 class _Code(HTMLParser):
@@ -49,7 +47,7 @@ def _squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def student_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_student_site(tmp_path_factory.mktemp("student-site"), ROOT)
+    return site.build_student_site(tmp_path_factory.mktemp("student-site"), ROOT)
 
 
 def _solution_code_lines(chapter: Path) -> list[str]:
