@@ -252,8 +252,8 @@ class Environment:
             # The book's packages (numpy, scipy, matplotlib, ipykernel), read-only. Only
             # site-packages folders get their .pth files run, so the book's editable klbook
             # (a .pth there) is not: klbook comes from the wheel above.
-            self.book_site = sysconfig.get_path("purelib")
-            (site / "klbook-grading-book-packages.pth").write_text(self.book_site + "\n")
+            book = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+            (site / "klbook-grading-book-packages.pth").write_text("".join(f"{p}\n" for p in book))
             self.font_cache = self._font_cache()
         except BaseException:
             self.close()
