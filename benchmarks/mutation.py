@@ -20,7 +20,8 @@ Usage::
 
     .venv/bin/python benchmarks/mutation.py --out benchmarks/mutation.md
     .venv/bin/python benchmarks/mutation.py --jobs 2 --keep /tmp/mut  # keep the scratch copy
-    .venv/bin/python benchmarks/mutation.py --ref 752e9aa --out /tmp/before.md  # an older state
+    .venv/bin/python benchmarks/mutation.py --ref 752e9aa --paths tests/test_measures.py \\
+        --out /tmp/before.md  # the tests as an earlier commit had them
 
 Hypothesis runs derandomised (the ``ci`` profile of tests/conftest.py), so
 two runs of the same code and tests give the same score.
@@ -92,30 +93,30 @@ class Mutant:
         )
 
 
-def _scratch_copy(work: Path, ref: str | None) -> None:
+def _scratch_copy(work: Path, ref: str | None, paths: list[str]) -> None:
     """Copy what mutmut needs (klbook, tests, pyproject.toml) into ``work``, fresh.
 
-    From the working tree, or with ``ref`` klbook and tests as a git commit had
-    them (to measure an earlier state); the configuration and the plugin always
-    come from the working tree.
+    From the working tree; with ``ref``, each of ``paths`` as that git commit had
+    it instead (removed if it did not exist then), to measure an earlier state
+    of some files against the rest as it is now.
     """
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    if ref:
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", ref, "klbook", "tests"],
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
-    else:
-        skip = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
-        shutil.copytree(ROOT / "klbook", work / "klbook", ignore=skip)
-        shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
+    skip = shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache")
+    shutil.copytree(ROOT / "klbook", work / "klbook", ignore=skip)
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
     shutil.copy2(ROOT / "pyproject.toml", work / "pyproject.toml")
     shutil.copy2(HERE / "mutation_plugin.py", work / "mutation_plugin.py")
+    for path in paths if ref else []:
+        old = subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, check=False
+        )
+        target = work / path
+        if old.returncode == 0:
+            target.write_bytes(old.stdout)
+        else:
+            target.unlink(missing_ok=True)
 
 
 def _run_mutmut(work: Path, jobs: int, log: Path) -> float:
@@ -230,7 +231,8 @@ def _report(
         "",
         f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, mutmut {mutmut.__version__}, "
         f"Python {platform.python_version()}, {jobs} workers on {os.cpu_count()} cores, "
-        f"`nice -n 10`; klbook and tests from " + (f"commit {ref}" if ref else "the working tree"),
+        f"`nice -n 10`; klbook and tests from the working tree"
+        + (f" (some files as commit {ref} had them)" if ref else ""),
         f"- Wall time of the run: {elapsed / 60:.1f} min",
         f"- **Score: {detected} of {len(mutants)} mutants killed ({score})**; "
         f"{total['survived']} survived, {total['no tests']} not reached by any test, "
@@ -291,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "mutation.md")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
-    parser.add_argument("--ref", help="take klbook and tests from this git commit")
+    parser.add_argument("--ref", help="take --paths from this git commit")
+    parser.add_argument("--paths", nargs="*", default=[], help="files to take from --ref")
     args = parser.parse_args(argv)
 
     if args.keep:
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cleanup = tempfile.TemporaryDirectory(prefix="klbook-mutation-")
         work = Path(cleanup.name)
-    _scratch_copy(work, args.ref)
+    _scratch_copy(work, args.ref, args.paths)
     try:
         log = work / "mutmut.log"
         print(f"mutmut runs in {work} (log: {log})", flush=True)
