@@ -770,7 +770,7 @@ def test_grade_without_notebooks_runs_no_kernel(tmp_path: Path) -> None:
     (tmp_path / "subs" / "ben" / "nested").mkdir(parents=True)
     (tmp_path / "subs" / "ben" / "nested" / "01_toy.ipynb").write_text('{"cells": 3}')
     (tmp_path / "subs" / "cal").mkdir()
-    grades = grading.grade(tmp_path / "subs", [source], timeout=5)
+    grades = grading.grade(tmp_path / "subs", [source], timeout=5, sandbox=False)  # no kernel
     got = {g.student: (g.status, g.detail) for g in grades}
     assert got["ann"][0] == "error" and "several files" in got["ann"][1]
     assert got["ben"][0] == "error" and "not a notebook" in got["ben"][1]
