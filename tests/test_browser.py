@@ -434,6 +434,7 @@ _LAYOUT = r"""({contrast}) => {
             src: (img.currentSrc || img.src).split("/").pop().slice(0, 16),
             natural: img.naturalWidth,
             shown: r.width,
+            column: column.width,
             caption: caption ? clean(caption.textContent) : "",
             off_centre: Math.round(
                 Math.abs((r.left + r.right) / 2 - (column.left + column.right) / 2)),
@@ -830,6 +831,17 @@ def test_figures_are_sharp_captioned_and_centred(visits, path: str) -> None:
         if image["off_centre"] > 2:
             problems.append(f"{name}: {image['off_centre']} px off the column's centre")
     assert problems == [], f"{path} at 1280 px:\n  - " + "\n  - ".join(problems)
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_figures_fill_a_phones_column(visits, path: str) -> None:
+    """klbook.plotting's widest figure keeps 8 CSS px text only at the column's full width."""
+    narrow = [
+        f"figure {i['src']}… in {i['where']}: {i['shown']:.0f} px of a {i['column']:.0f} px column"
+        for i in visits[path].layout["phone-light"]["images"]
+        if i["shown"] < min(i["natural"] / 2, i["column"]) - 1
+    ]
+    assert narrow == [], f"{path} at 390 px:\n  - " + "\n  - ".join(narrow)
 
 
 def test_figure_checks_see_figures(visits) -> None:
