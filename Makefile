@@ -12,7 +12,12 @@ PORT ?= 8000
 SUBMISSIONS ?= submissions
 # `make refresh CHAPTERS=chapters/03_coin_sequence_limit.ipynb` refreshes one chapter.
 CHAPTERS ?= chapters/*.ipynb
-PDF := _build/pdf/klbook.pdf
+# `make pdf EDITION=student` prints the student edition: the student notebooks (no worked
+# solutions), built from a copy of the sources like `make book-student`.
+EDITION ?= full
+STUDENT_PDF := $(filter student,$(EDITION))
+PDF_SRC := $(if $(STUDENT_PDF),_build/pdf-student-src,.)
+PDF := _build/pdf/klbook$(if $(STUDENT_PDF),-student).pdf
 # What `make pdf` needs beyond .venv, as Debian packages.
 TEX_PACKAGES := texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk fonts-dejavu-core
 
@@ -26,7 +31,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 help:
 	@echo "make book     build the website into _build/html (creates .venv on first use)"
-	@echo "make pdf      build the book as a PDF into _build/pdf/klbook.pdf"
+	@echo "make pdf      build the book as a PDF into _build/pdf/klbook.pdf (EDITION=student: no solutions)"
 	@echo "make test     run every test: klbook, notebooks (nbval), the strict build, the browser"
 	@echo "make refresh  re-execute every chapter in a fresh kernel and store its outputs"
 	@echo "make lab      open the chapters in JupyterLab"
@@ -58,12 +63,16 @@ pdf: $(STAMP)
 	  echo "    sudo apt-get install $(TEX_PACKAGES)" >&2; exit 1; }; done
 	@fc-list 2>/dev/null | grep -q "DejaVu Sans Mono" || { echo "make pdf needs the font \
 	  DejaVu Sans Mono. On Debian or Ubuntu: sudo apt-get install fonts-dejavu-core" >&2; exit 1; }
-	rm -rf _build/latex
+	$(if $(STUDENT_PDF),$(PY) -c 'import sys; from coursework.site import student_sources; \
+	  student_sources(sys.argv[1])' $(PDF_SRC))
+	rm -rf $(PDF_SRC)/_build/latex
+	$(BIN)/jupyter-book build $(PDF_SRC) --builder latex
+	printf '%s\n' '\ProvidesPackage{bbm}' '\providecommand\mathbbm[1]{\mathbb{#1}}' \
+	  > $(PDF_SRC)/_build/latex/bbm.sty
+	cd $(PDF_SRC)/_build/latex && latexmk -xelatex -interaction=nonstopmode -halt-on-error \
+	  -file-line-error klbook.tex
 	mkdir -p _build/pdf
-	$(BIN)/jupyter-book build . --builder latex
-	printf '%s\n' '\ProvidesPackage{bbm}' '\providecommand\mathbbm[1]{\mathbb{#1}}' > _build/latex/bbm.sty
-	cd _build/latex && latexmk -xelatex -interaction=nonstopmode -halt-on-error -file-line-error klbook.tex
-	cp _build/latex/klbook.pdf $(PDF)
+	cp $(PDF_SRC)/_build/latex/klbook.pdf $(PDF)
 	@echo "wrote $(PDF)"
 
 test: $(STAMP)
