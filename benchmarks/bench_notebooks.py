@@ -37,10 +37,10 @@ import nbformat
 from chapter_profile import FLOOR_SOURCE
 from run import ROOT, VENV_BIN, Row, Section, fmt_time, median
 
-from klbook.notebooks import KERNEL_ENV
+from coursework.notebooks import KERNEL_ENV
 
 GOAL = 1.5
-#: The kernels' environment: that of ``make refresh`` (klbook.notebooks), which
+#: The kernels' environment: that of ``make refresh`` (coursework.notebooks), which
 #: stored the outputs. ``make`` exports ``MPLBACKEND=Agg``; a kernel that
 #: inherits it shows no figures, and nbval fails every figure cell.
 ENV = {**os.environ, **KERNEL_ENV}

@@ -63,7 +63,7 @@ def _import_statements(source: str) -> list[str]:
 def profile(notebook: Path) -> dict[str, Any]:
     """Run ``notebook``'s code cells in this process and say where the time went.
 
-    The caller sets the kernels' environment (``klbook.notebooks.KERNEL_ENV``):
+    The caller sets the kernels' environment (``coursework.notebooks.KERNEL_ENV``):
     it is not imported here, because klbook's import belongs to the floor.
     """
     import nbformat
@@ -148,7 +148,8 @@ if __name__ == "__main__":
     if "inline" not in os.environ.get("MPLBACKEND", ""):
         sys.exit(
             "chapter_profile.py: run it with the kernels' environment "
-            "(klbook.notebooks.KERNEL_ENV, MPLBACKEND=module://matplotlib_inline.backend_inline); "
+            "(coursework.notebooks.KERNEL_ENV, "
+            "MPLBACKEND=module://matplotlib_inline.backend_inline); "
             "under another backend the figures are never drawn"
         )
     with contextlib.redirect_stdout(io.StringIO()):  # the cells' own printing

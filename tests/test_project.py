@@ -11,7 +11,7 @@ import nbformat
 import pytest
 import yaml
 
-from klbook.notebooks import main as refresh_main
+from coursework.notebooks import main as refresh_main
 
 from .conftest import ROOT
 
