@@ -97,7 +97,7 @@ def _scratch_copy(work: Path, ref: str | None, paths: list[str]) -> None:
     """Copy what mutmut needs (klbook, tests, pyproject.toml) into ``work``, fresh.
 
     From the working tree; with ``ref``, each of ``paths`` as that git commit had
-    it instead (removed if it did not exist then), to measure an earlier state
+    it instead (empty if it did not exist then), to measure an earlier state
     of some files against the rest as it is now.
     """
     if work.exists():
@@ -115,8 +115,8 @@ def _scratch_copy(work: Path, ref: str | None, paths: list[str]) -> None:
         target = work / path
         if old.returncode == 0:
             target.write_bytes(old.stdout)
-        else:
-            target.unlink(missing_ok=True)
+        else:  # not there yet: an empty module, so that the test selection still names it
+            target.write_text(f'"""{path} did not exist at {ref}."""\n', encoding="utf-8")
 
 
 def _run_mutmut(work: Path, jobs: int, log: Path) -> float:
