@@ -373,8 +373,10 @@ _LAYOUT = r"""({contrast}) => {
             const tag = child.tagName.toLowerCase();
             if (["script", "style", "svg"].includes(tag)) continue;
             const style = getComputedStyle(child);
-            if (style.display === "none") continue;
-            if (style.visibility !== "hidden" && style.position !== "fixed") {
+            // A fixed box (the phone's off-screen sidebar) never widens the page; a hidden
+            // one does (a caption's permalink, say), so it is measured too.
+            if (style.display === "none" || style.position === "fixed") continue;
+            {
                 const r = child.getBoundingClientRect();
                 if (r.width > 0 && (r.right > vw + 1 || r.left < -1)) {
                     tooWide.push({
@@ -393,6 +395,24 @@ _LAYOUT = r"""({contrast}) => {
         }
     };
     walk(document.body);
+    const root = document.documentElement;
+    const pageOverflow = root.scrollWidth - root.clientWidth;
+    if (pageOverflow > 1 && !tooWide.length) {
+        // Something the walk passes over (hidden, or placed outside the box that holds it)
+        // widens the page: name the outermost such elements.
+        const out = Array.from(document.querySelectorAll("body *")).filter(el => {
+            const r = el.getBoundingClientRect();
+            return r.width > 0 && (r.right > vw + 1 || r.left < -1);
+        });
+        for (const el of out.filter(el => !out.includes(el.parentElement)).slice(0, 5)) {
+            const r = el.getBoundingClientRect();
+            tooWide.push({
+                where: where(el),
+                what: `${el.tagName.toLowerCase()} "${clean(el.textContent).slice(0, 50)}"`,
+                over: Math.round(Math.max(r.right - vw, -r.left)),
+            });
+        }
+    }
 
     // Inline math that sticks out of its line's block.
     const inlineMath = [];
@@ -533,7 +553,7 @@ _LAYOUT = r"""({contrast}) => {
     return {
         theme: document.documentElement.dataset.theme,
         width: vw,
-        page_overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        page_overflow: pageOverflow,
         display_count: displayCount,
         equations, too_wide: tooWide.slice(0, 30), inline_math: inlineMath, boxes, images,
         tex_links: texLinks, duplicate_ids: duplicateIds, stubs,
