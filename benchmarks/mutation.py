@@ -295,7 +295,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it")
     parser.add_argument("--ref", help="take --paths from this git commit")
     parser.add_argument("--paths", nargs="*", default=[], help="files to take from --ref")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        metavar="DIR",
+        help="rewrite the report from a run kept in DIR (after editing the notes)",
+    )
+    parser.add_argument("--minutes", type=float, help="with --report-only: the run's wall time")
     args = parser.parse_args(argv)
+
+    if args.report_only:
+        mutants = _collect(args.report_only.resolve())
+        notes, history = _load_notes()
+        elapsed = 60 * (args.minutes or 0.0)
+        report = _report(mutants, elapsed, args.jobs, args.ref, notes, history)
+        args.out.write_text(report, encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
 
     if args.keep:
         work = args.keep.resolve()

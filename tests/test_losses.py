@@ -319,6 +319,30 @@ def test_loss_with_probabilities_matches_exact_arithmetic_over_the_float_range(d
     assert_matches_exact(got, want)
 
 
+def test_losses_at_the_float_limit_are_settled_exactly():
+    # m - z = MAX exactly (logits ±MAX/2): the loss of the low class is the largest float,
+    # and one ulp more is past it. These rows are decided in exact rational arithmetic.
+    half = MAX / 2
+    z = np.array([[half, -half]])
+    assert cross_entropy_loss(z, [1]) == MAX
+    assert cross_entropy_loss(z, [[0.0, 1.0]]) == MAX
+    assert cross_entropy_loss(z, [0]) == 0.0
+    assert cross_entropy_loss(np.array([[half, -half, -half]]), [[0.0, 0.5, 0.5]]) == MAX
+    # a hair inside: MAX - 2**970 rounds (to even) to the float below MAX
+    inside = np.array([[half, np.nextafter(-half, 0.0)]])
+    want = float(Fraction(half) - Fraction(float(inside[0, 1])))
+    assert want == np.nextafter(MAX, 0.0)
+    assert cross_entropy_loss(inside, [1]) == want
+    # a hair outside: past the largest float
+    outside = np.array([[np.nextafter(half, math.inf), -half]])
+    assert cross_entropy_loss(outside, [1]) == math.inf
+    assert cross_entropy_loss(outside, [[0.0, 1.0]]) == math.inf
+    # with smoothing the loss is a mix of 0 and MAX: 0.75 MAX for ε = 0.5
+    assert cross_entropy_loss(z, [1], label_smoothing=0.5) == pytest.approx(
+        0.75 * MAX, rel=1e-15, abs=0
+    )
+
+
 def test_a_loss_a_hair_beyond_the_float_range_is_inf_or_the_largest_float():
     # Found by hypothesis: the weights 0.1, 0.3 and 1 - 0.1 - 0.3 sum to a hair over 1,
     # so the exact loss is the largest float times (1 + 1e-16), which rounds to inf;

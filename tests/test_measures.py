@@ -560,6 +560,18 @@ def test_fused_path_gives_the_general_paths_bits(block, monkeypatch):
     )
 
 
+@pytest.mark.parametrize(("rows", "outcomes"), [(600, 120), (120, 600), (3, 40_000)])
+def test_fused_path_on_batches_of_other_shapes(rows, outcomes, monkeypatch):
+    p, q = _large_batch(seed=3, rows=rows, outcomes=outcomes)
+    assert measures._fused_log_dot(p, q) is not None
+    fused = (entropy(p), cross_entropy(p, q), entropy(p[None]), cross_entropy(p[None], q[None]))
+    monkeypatch.setattr(measures, "FUSED_MIN_ENTRIES", math.inf)
+    general = (entropy(p), cross_entropy(p, q), entropy(p[None]), cross_entropy(p[None], q[None]))
+    for a, b in zip(fused, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fused[2].shape == (1, rows)
+
+
 def test_fused_path_for_one_long_distribution_returns_a_float():
     p, _ = _large_batch(rows=1, outcomes=measures.FUSED_MIN_ENTRIES)
     h = entropy(p[0])

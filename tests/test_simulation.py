@@ -124,11 +124,14 @@ def test_rolls_are_reproducible():
 @pytest.mark.parametrize(
     ("probs", "match"),
     [
-        ([0.5, 0.6], "does not sum to one"),
-        ([1.2, -0.2], "negative entry"),
-        ([[0.5, 0.5], [0.5, 0.5]], "single probability vector"),
-        (0.5, "at least one dimension"),
-        ([], "empty"),
+        ([0.5, 0.6], "^probs does not sum to one"),
+        ([1.2, -0.2], "^probs has a negative entry"),
+        (
+            [[0.5, 0.5], [0.5, 0.5]],
+            r"^probs must be a single probability vector, got shape \(2, 2\)$",
+        ),
+        (0.5, r"^probs must be a probability vector \(at least one dimension\)"),
+        ([], "^probs is empty"),
     ],
 )
 def test_rolls_bad_probs(probs, match):
@@ -165,10 +168,10 @@ def test_counts_batch():
 @pytest.mark.parametrize(
     ("outcomes", "m", "match"),
     [
-        ([0, 3], 3, "outcomes must lie in 0..2"),
-        ([0, -1], 3, "non-negative"),
-        ([0, 1.5], 3, "whole numbers"),
-        (2, 3, "at least one dimension"),
+        ([0, 3], 3, r"^outcomes must lie in 0\.\.2, got 3$"),
+        ([0, -1], 3, "^outcomes must be non-negative"),
+        ([0, 1.5], 3, "^outcomes must be whole numbers"),
+        (2, 3, r"^outcomes must be a sequence \(at least one dimension\), got a scalar$"),
         ([0, 1], 0, "m must be at least 1"),
         ([0, 1], 2.0, "m must be an integer"),
     ],
@@ -549,3 +552,31 @@ def test_multinomial_llr_rules_out_and_refuses_as_the_coin_does():
     # one outcome ruled out by P, another by Q: the counts are impossible under both
     with pytest.raises(ValueError, match="probability zero under both"):
         klbook.multinomial_llr([1, 1], [1.0, 0.0], [0.0, 1.0])
+
+
+class _FixedDraws(np.random.Generator):
+    """A Generator whose random() returns the given numbers: draws that land on the edges."""
+
+    def __init__(self, values):
+        super().__init__(np.random.PCG64(0))
+        self._values = np.asarray(values, dtype=np.float64)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.broadcast_to(self._values, size).copy()
+
+
+def test_rolls_use_half_open_intervals_of_the_cumulative_probabilities():
+    # face k for u in [P(X < k), P(X <= k)): u exactly on an edge is the next face
+    probs = [0.25, 0.25, 0.5]
+    u = [0.0, 0.2499999999999999, 0.25, 0.4999999999999999, 0.5, 0.9999999999999999]
+    rolls = simulate_rolls(6, probs, _FixedDraws(u))
+    assert rolls.tolist() == [0, 0, 1, 1, 2, 2]
+    # cumulative sums that round below one never make a face m (there are only 0..m-1)
+    tenths = [0.1] * 10
+    assert np.cumsum(tenths)[-1] == 0.9999999999999999  # the largest float below one
+    assert simulate_rolls(1, tenths, _FixedDraws([0.9999999999999999])).tolist() == [9]
+    # a face of probability zero is never rolled, even at its edge
+    assert simulate_rolls(2, [0.5, 0.0, 0.5], _FixedDraws([0.5, 0.4999999999999999])).tolist() == [
+        2,
+        0,
+    ]

@@ -156,8 +156,14 @@ def test_distribution_and_its_pair_report_the_smallest_entries():
 
 
 def test_rows_minimum_tolerance_is_inclusive():
-    assert v.rows_minimum(np.array([[0.5, 0.5 + 1e-8]]), 1e-8) == 0.5
-    assert v.rows_minimum(np.array([[0.5, 0.5 + 2e-8]]), 1e-8) is None
+    block = np.array([[0.25, 0.75 + 2**-40], [0.5, 0.5]])
+    deviation = float(np.abs(block.sum(axis=-1) - 1.0).max())  # 2**-40, exactly
+    assert v.rows_minimum(block, deviation) == 0.25
+    assert v.rows_minimum(block, deviation / 2) is None
+    # check_distribution draws the line at the same place
+    assert v.check_distribution(block, "p", 1, deviation) == 0.25
+    with pytest.raises(ValueError, match="does not sum to one"):
+        v.check_distribution(block, "p", 1, deviation / 2)
 
 
 # --- elementwise probabilities, counts, bases -------------------------------------------
