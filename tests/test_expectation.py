@@ -485,9 +485,20 @@ def test_kl_from_samples_finite_when_no_sample_hits_q_zero():
         ([0, 2], [0.5, 0.5], [0.5, 0.5], r"indices in 0\.\.1"),
         ([0, -1], [0.5, 0.5], [0.5, 0.5], "samples must be non-negative"),
         ([0, 0.5], [0.5, 0.5], [0.5, 0.5], "whole numbers"),
-        ([], [0.5, 0.5], [0.5, 0.5], "samples is empty"),
+        (
+            [],
+            [0.5, 0.5],
+            [0.5, 0.5],
+            "^samples is empty: a Monte Carlo estimate needs at least one sample$",
+        ),
         ([[0, 1]], [0.5, 0.5], [0.5, 0.5], "samples must be one-dimensional"),
-        ([0, 1], [1.0, 0.0], [0.5, 0.5], "probability 0 under p"),
+        (
+            [0, 2, 1],
+            [0.5, 0.0, 0.5],
+            [0.4, 0.2, 0.4],
+            "^samples contains outcome 1, which has probability 0 under p: "
+            "the samples must be drawn from P$",
+        ),
         ([0, 1], [0.5, 0.6], [0.5, 0.5], "p does not sum to one"),
         ([0, 1], [0.5, 0.5], [0.5, 0.25, 0.25], "same number of outcomes"),
         ([0, 1], [[0.5, 0.5]], [0.5, 0.5], "single probability vector"),
@@ -587,14 +598,28 @@ def test_kl_monte_carlo_accepts_numpy_integer_n():
 
 @pytest.mark.parametrize("rng", [0, None, np.random.RandomState(0), np.random])
 def test_kl_monte_carlo_rejects_non_generator(rng):
-    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
+    with pytest.raises(ValueError) as info:
         kl_monte_carlo(P3, Q3, 10, rng)
+    assert str(info.value) == (
+        "rng must be a numpy.random.Generator (use np.random.default_rng(seed)), "
+        f"got {type(rng).__name__}"
+    )
 
 
 @pytest.mark.parametrize("base", [1, 0, -2, "2", math.nan])
 def test_kl_monte_carlo_rejects_bad_base(base):
+    rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="base must be"):
-        kl_monte_carlo(P3, Q3, 10, np.random.default_rng(0), base=base)
+        kl_monte_carlo(P3, Q3, 10, rng, base=base)
+    # refused before drawing: the generator has not moved
+    assert rng.random() == np.random.default_rng(0).random()
+
+
+def test_kl_from_samples_accepts_samples_of_a_certain_outcome():
+    # a sample whose probability under P is 1 is as good as any other
+    est = kl_from_samples([0, 0, 0], [1.0, 0.0], [0.5, 0.5])
+    assert est.estimate == pytest.approx(math.log(2), rel=1e-15, abs=0)
+    assert est.std_error == 0.0 and est.n == 3
 
 
 def test_kl_monte_carlo_rejects_bad_distributions():

@@ -363,6 +363,16 @@ def test_vae_kl_rejects_non_integer_axis(axis):
         vae_kl([[0.0, 1.0]], [[0.0, 0.0]], axis=axis)
 
 
+def test_vae_kl_overflows_to_inf_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert vae_kl(1e200, 0.0) == math.inf
+        assert vae_kl([1e200, 0.0], [0.0, 0.0]) == math.inf
+        assert gaussian_kl(1e200, 1.0, -1e200, 1.0) == math.inf
+
+
 def test_vae_kl_axis_none_and_numpy_integers():
     mu, log_var = np.array([[1.0, 0.0]]), np.zeros((1, 2))
     np.testing.assert_array_equal(vae_kl(mu, log_var, axis=None), [[0.5, 0.0]])
@@ -458,7 +468,11 @@ def test_mixture_sample_rejects_bad_arguments():
         MIX.sample(-1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         MIX.sample(2.5, np.random.default_rng(0))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"rng must be a numpy\.random\.Generator"):
+    with pytest.raises(
+        ValueError,
+        match=r"^rng must be a numpy\.random\.Generator \(np\.random\.default_rng\(seed\)\), "
+        r"got int$",
+    ):
         MIX.sample(3, 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="x contains NaN"):
         MIX.pdf(math.nan)

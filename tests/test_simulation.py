@@ -65,6 +65,10 @@ def test_flips_frequency_matches_p_within_standard_errors():
 def test_flips_at_the_edges_are_certain():
     assert not simulate_flips(1000, 0.0, rng()).any()
     assert simulate_flips(1000, 1.0, rng()).all()
+    # heads when u < p for u in [0, 1): u = 0 is tails for p = 0, u = p is tails
+    assert simulate_flips(3, 0.0, _FixedDraws([0.0, 0.5, 0.9999999999999999])).tolist() == [0] * 3
+    assert simulate_flips(3, 0.5, _FixedDraws([0.0, 0.4999999999999999, 0.5])).tolist() == [1, 1, 0]
+    assert simulate_flips(2, 1.0, _FixedDraws([0.0, 0.9999999999999999])).tolist() == [1, 1]
 
 
 def test_flips_are_reproducible_and_seed_dependent():
@@ -580,3 +584,31 @@ def test_rolls_use_half_open_intervals_of_the_cumulative_probabilities():
         2,
         0,
     ]
+
+
+@pytest.mark.parametrize("truth", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("n_flips", [1, 3])
+def test_paths_from_a_third_coin_refuse_only_sequences_both_coins_rule_out(truth, n_flips):
+    # A path is impossible under a coin c when it shows heads and c = 0, or tails and c = 1.
+    # With truth 0.5 and 200 paths, every kind of sequence turns up: for one flip, heads and
+    # tails; for three, mixed sequences too (each kind is missed with probability < 2**-50).
+    def ruled_out(c, heads, tails):
+        return (heads and c == 0.0) or (tails and c == 1.0)
+
+    kinds = {0.0: [(False, True)], 1.0: [(True, False)]}.get(truth)
+    if kinds is None:
+        kinds = [(True, False), (False, True)] + ([(True, True)] if n_flips > 1 else [])
+    for p in (0.0, 0.5, 1.0):
+        for q in (0.0, 0.5, 1.0):
+            undefined = any(ruled_out(p, h, t) and ruled_out(q, h, t) for h, t in kinds)
+            args = (200, n_flips, p, q, rng(3))
+            if undefined:
+                with pytest.raises(ValueError) as info:
+                    running_llr_paths(*args, truth=truth)
+                assert str(info.value) == (
+                    "truth drew a sequence that has probability zero under both p and q, "
+                    "so its ratio is undefined"
+                )
+            else:
+                paths = running_llr_paths(*args, truth=truth)
+                assert not np.isnan(paths.llr).any()
