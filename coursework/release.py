@@ -13,6 +13,13 @@ except where they would reveal an answer:
    contains a line of solution text (a *secret line*, see
    :func:`secret_lines`); the release reports every such cell.
 
+The release then checks that no student notebook shows the answer of a
+marked exercise (:mod:`coursework.answer_scan`: every numeric marking answer,
+at three and four significant figures and in its obvious formats, against
+every line of every student notebook: prose, code, outputs, captions, alt
+text) and writes nothing if one does (:class:`AnswerInHandout` names the
+notebook, cell and line).
+
 Beside the notebooks the release holds everything a student needs and
 nothing more: the klbook wheel (:mod:`coursework.wheel`: the library and the
 sealed practice self-checks, no chapters, no marking checks), a
@@ -38,6 +45,7 @@ from typing import Any, Final
 import nbformat
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+from coursework.answer_scan import Leak, answer_leaks
 from coursework.notebooks import strip_execution_metadata
 from coursework.wheel import wheel_members, wheel_name, zip_bytes
 
@@ -46,6 +54,7 @@ __all__ = [
     "REVEALS_TAG",
     "SOLUTION_TAG",
     "STUDENT_PACKAGES",
+    "AnswerInHandout",
     "Release",
     "StudentVersionPreprocessor",
     "checked_labels",
@@ -67,6 +76,8 @@ STUDENT_PACKAGES: Final[tuple[str, ...]] = ("jupyterlab", "ipykernel")
 
 #: Where :func:`release` records that a folder is a release it may overwrite.
 _RELEASE_MARKER: Final[str] = ".klbook-student-release"
+#: Cell metadata that describes a cell's outputs (MyST-NB's figure caption and alt text).
+_FIGURE_METADATA: Final[str] = "mystnb"
 #: Output MIME types whose text is scanned for solution text.
 _TEXT_MIME: Final[tuple[str, ...]] = (
     "text/plain",
@@ -257,8 +268,10 @@ class StudentVersionPreprocessor(Preprocessor):
     tagged ``reveals-answer`` (both through nbconvert's
     :class:`~nbconvert.preprocessors.TagRemovePreprocessor`), then clears the
     outputs of any remaining cell whose text outputs contain a secret line
-    (:func:`secret_lines`). The ids of the cells cleared by that scan are
-    kept in :attr:`scan_cleared`; per-cell execution timestamps are dropped.
+    (:func:`secret_lines`). A cleared cell also loses what describes its
+    outputs: the figure caption and alt text of its ``mystnb`` metadata. The
+    ids of the cells cleared by that scan are kept in :attr:`scan_cleared`;
+    per-cell execution timestamps are dropped.
     """
 
     def __init__(self, **kw: Any) -> None:
@@ -276,14 +289,24 @@ class StudentVersionPreprocessor(Preprocessor):
         nb, resources = remover.preprocess(nb, resources)
         self.scan_cleared = []
         for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code" or not cell.outputs:
+            if cell.cell_type != "code":
+                continue
+            if REVEALS_TAG in _tags(cell):
+                _forget_outputs(cell)
+            if not cell.outputs:
                 continue
             if any(_contains(text, s) for text in _output_texts(cell) for s in secrets_):
-                cell.outputs = []
-                cell.execution_count = None
+                _forget_outputs(cell)
                 self.scan_cleared.append(str(cell.get("id", f"#{index + 1}")))
         strip_execution_metadata(nb)
         return nb, resources
+
+
+def _forget_outputs(cell: nbformat.NotebookNode) -> None:
+    """Clear a code cell's outputs and what describes them (a figure's caption and alt text)."""
+    cell.outputs = []
+    cell.execution_count = None
+    cell.get("metadata", {}).pop(_FIGURE_METADATA, None)
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -312,6 +335,21 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """
     student, _ = StudentVersionPreprocessor().preprocess(copy.deepcopy(nb), {})
     return student
+
+
+class AnswerInHandout(ValueError):
+    """A student notebook would show the answer of a marked exercise."""
+
+    def __init__(self, leaks: Sequence[Leak]) -> None:
+        self.leaks = tuple(leaks)
+        shown = "\n".join(f"  {leak}" for leak in self.leaks[:20])
+        more = f"\n  ... and {len(self.leaks) - 20} more" if len(self.leaks) > 20 else ""
+        super().__init__(
+            f"the student notebooks would show {len(self.leaks)} marking answer(s); reword "
+            f"each line, tag its cell {REVEALS_TAG!r} (its outputs, caption and alt text "
+            "are then left out of the release) or change the exercise's numbers:\n"
+            f"{shown}{more}"
+        )
 
 
 @dataclass(frozen=True)
@@ -453,8 +491,15 @@ def release(
     *,
     root: str | os.PathLike[str] | None = None,
     book: str | os.PathLike[str] | None = None,
+    marking: Mapping[str, Any] | None = None,
 ) -> Release:
     """Write the student release of ``notebooks`` to ``out`` and ``<out>.zip``.
+
+    Nothing is written when a student notebook would show a marking answer
+    (:func:`coursework.answer_scan.answer_leaks`: any line of a cell's
+    source, outputs, caption or alt text that holds an answer's value to
+    three significant figures, in the exercise's own chapter, or to four in
+    the others): :class:`AnswerInHandout` names each place.
 
     Parameters
     ----------
@@ -471,6 +516,9 @@ def release(
         The book's repository, whose ``klbook/`` makes the wheel and whose
         ``requirements.txt`` gives the pins; by default the one this package
         is in.
+    marking : mapping, optional
+        The marking checks whose answers must not show, by label (default:
+        :func:`coursework.marking.load`).
 
     Returns
     -------
@@ -483,6 +531,8 @@ def release(
         If no notebook is given, a notebook is not under ``root``, two
         notebooks map to the same path, a notebook has an exercise without
         a label, or ``out`` holds something other than a release.
+    AnswerInHandout
+        If a student notebook shows a marking answer (a ValueError).
 
     Examples
     --------
@@ -518,6 +568,8 @@ def release(
     rows: list[tuple[str, list[str]]] = []
     cleared: list[str] = []
     built: list[tuple[Path, bytes]] = []
+    students: dict[str, nbformat.NotebookNode] = {}
+    own: dict[str, list[str]] = {}
     for rel, src in sorted(planned.items()):
         nb = nbformat.read(src, as_version=4)
         labels = exercise_labels(nb)
@@ -528,6 +580,15 @@ def release(
         built.append((rel, data))
         rows.append((rel.as_posix(), labels))
         cleared.extend(f"{rel.as_posix()}: cell {cid}" for cid in processor.scan_cleared)
+        students[rel.as_posix()] = student
+        own[rel.as_posix()] = labels
+    if marking is None:
+        from coursework.marking import load
+
+        marking = load()
+    leaks = answer_leaks(students, marking, own)
+    if leaks:
+        raise AnswerInHandout(leaks)
     book_root = Path(book) if book is not None else BOOK_ROOT
     wheel = wheel_name(book_root)
     extras: list[tuple[str, bytes]] = [
