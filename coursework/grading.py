@@ -23,23 +23,33 @@ Submissions live in one folder per student, ``<dir>/<student>/<chapter>.ipynb``
 So nothing a submission prints, patches or registers (``check``, the
 self-checks' record, ``print``, IPython hooks) can earn a mark: only a value
 that the marking check accepts can, and for a function exercise that means
-right outputs on inputs the student never saw. The CSV has one row per
-student and expected exercise: ``student, chapter, exercise, status, detail,
-sha256, sandbox``, status one of ``correct``, ``incorrect``, ``not answered``
-or ``error``. Submission files are only ever read.
+right outputs on inputs the student never saw. Submission files are only
+ever read.
+
+A class is graded ``jobs`` notebooks at a time, each in its own sandbox
+(:func:`grade`); each notebook's rows go to the results as soon as it is
+done (:class:`coursework.results.ResultFiles`: one row per student and
+expected exercise, status one of ``correct``, ``incorrect``, ``not
+answered`` or ``error``, and a gradebook per student), so a run that is
+stopped can be resumed. Files are matched to chapters leniently (Colab's
+``Copy of``, numbered copies, Canvas's download names) and every notebook
+that matches no chapter is reported (:func:`scan_submissions`).
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import hashlib
 import json
 import math
 import os
+import re
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, cast
@@ -49,6 +59,7 @@ import nbformat
 from coursework import marking as marking_checks
 from coursework.probe import Answer, answer_expression, check_calls, decode, install_code
 from coursework.release import BOOK_ROOT, checked_labels, exercise_labels
+from coursework.results import CSV_COLUMNS, ExerciseGrade, ResultFiles, csv_text, write_csv
 from coursework.sandbox import (
     Environment,
     Kernel,
@@ -66,25 +77,19 @@ __all__ = [
     "ExerciseGrade",
     "Grader",
     "SandboxUnavailable",
+    "Submissions",
+    "chapter_of",
+    "default_jobs",
     "find_submissions",
     "grade",
     "grade_notebook",
+    "scan_submissions",
     "write_grades",
 ]
 
 Status = Literal["correct", "incorrect", "not answered", "error"]
 #: The statuses a grade can have.
 STATUSES: Final[tuple[str, ...]] = ("correct", "incorrect", "not answered", "error")
-#: Columns of the grades CSV, in order.
-CSV_COLUMNS: Final[tuple[str, ...]] = (
-    "student",
-    "chapter",
-    "exercise",
-    "status",
-    "detail",
-    "sha256",
-    "sandbox",
-)
 #: The ``sandbox`` column: how the notebook was run.
 SANDBOX: Final[str] = "bubblewrap"
 NO_SANDBOX: Final[str] = "none (--no-sandbox)"
@@ -94,31 +99,6 @@ PROBE_TIMEOUT: Final[float] = 30.0
 
 class SandboxUnavailable(ValueError):
     """No sandbox can be made, and grading without one was not asked for."""
-
-
-@dataclass(frozen=True)
-class ExerciseGrade:
-    """One row of the grades: a student's result on one exercise."""
-
-    student: str
-    chapter: str
-    exercise: str
-    status: Status
-    detail: str = ""
-    sha256: str = ""
-    sandbox: str = ""
-
-    def as_row(self) -> tuple[str, ...]:
-        """Return the CSV row, in the order of :data:`CSV_COLUMNS`."""
-        return (
-            self.student,
-            self.chapter,
-            self.exercise,
-            self.status,
-            self.detail,
-            self.sha256,
-            self.sandbox,
-        )
 
 
 @dataclass
@@ -145,6 +125,19 @@ class _Run:
 def _first_line(text: str) -> str:
     lines = [line for line in str(text).splitlines() if line.strip()]
     return lines[0].strip() if lines else ""
+
+
+def _cell_name(index: int, count: int, source: str) -> str:
+    r"""Name a code cell for a reader: its number, execution count and first line.
+
+    Examples
+    --------
+    >>> _cell_name(11, 7, "\n# spin\nwhile True:\n    pass")
+    "cell 12 (In [7]: '# spin')"
+    """
+    first = _first_line(source)
+    first = first if len(first) <= 60 else first[:57] + "..."
+    return f"cell {index + 1} (In [{count}]: {first!r})"
 
 
 def _valid_timeout(value: float, name: str = "timeout") -> None:
@@ -182,7 +175,11 @@ def _check_cells(nb: nbformat.NotebookNode, labels: Sequence[str]) -> dict[str, 
 
 
 class Grader:
-    """Grades notebooks one after another, with one environment for the whole run.
+    """Grades notebooks, with one environment for the whole run.
+
+    :meth:`grade_bytes` may be called from several threads at once (each
+    notebook gets its own kernel in its own sandbox); :meth:`abort` kills
+    every kernel still running.
 
     Parameters
     ----------
@@ -234,6 +231,9 @@ class Grader:
         self.book = Path(book) if book is not None else BOOK_ROOT
         self.marking = dict(marking) if marking is not None else marking_checks.load()
         self._env: Environment | None = None
+        self._lock = threading.Lock()
+        self._live: set[Kernel] = set()
+        self._aborted = False
 
     @property
     def label(self) -> str:
@@ -241,16 +241,31 @@ class Grader:
         return SANDBOX if self.sandbox else NO_SANDBOX
 
     def environment(self) -> Environment:
-        """Return the run's environment, made on first use."""
-        if self._env is None:
-            self._env = Environment(self.book, sandbox=self.sandbox, limits=self.limits)
-        return self._env
+        """Return the run's environment, made on first use (by one thread only)."""
+        with self._lock:
+            if self._env is None:
+                self._env = Environment(self.book, sandbox=self.sandbox, limits=self.limits)
+            return self._env
+
+    def points(self, label: str) -> float:
+        """Return what a correct answer to ``label`` earns (its marking check's points, or 1)."""
+        return float(getattr(self.marking.get(label), "points", 1.0))
+
+    def abort(self) -> None:
+        """Kill every running kernel; notebooks not yet started are not run."""
+        with self._lock:
+            self._aborted = True
+            live = list(self._live)
+        for kernel in live:
+            kernel.kill()
 
     def close(self) -> None:
-        """Remove the run's environment."""
-        if self._env is not None:
-            self._env.close()
-            self._env = None
+        """Kill any kernel still running and remove the run's environment."""
+        self.abort()
+        with self._lock:
+            env, self._env = self._env, None
+        if env is not None:
+            env.close()
 
     def __enter__(self) -> Grader:
         return self
@@ -302,23 +317,26 @@ class Grader:
             if cell.cell_type == "code" and str(cell.source).strip()
         ]
         install = install_code()
+        out_of_time = f"the notebook ran out of time ({self.timeout:g} s)"
         try:
-            with Kernel(self.environment(), data, name) as kernel:
+            with Kernel(self.environment(), data, name) as kernel, self._tracked(kernel):
                 deadline = time.monotonic() + self.timeout
-                for index, source in plan:
+                last = ""
+                for count, (index, source) in enumerate(plan, 1):
                     if time.monotonic() >= deadline:
-                        outcome.stopped = f"the notebook ran out of time ({self.timeout:g} s)"
+                        outcome.stopped = f"{out_of_time} after {last}"
                         break
                     run = outcome.runs.setdefault(index, _CellRun(index))
+                    last = _cell_name(index, count, source)
                     try:
                         reply = kernel.execute(source, timeout=deadline - time.monotonic())
                     except KernelTimeout:
                         run.timed_out = True
-                        outcome.stopped = f"the notebook ran out of time ({self.timeout:g} s)"
+                        outcome.stopped = f"{out_of_time} in {last}"
                         break
                     except KernelDied:
                         run.kernel_died = True
-                        outcome.stopped = f"the kernel died in cell {index + 1}"
+                        outcome.stopped = f"the kernel died in {last}"
                         break
                     if reply.get("status") == "error":
                         run.error = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}"
@@ -335,6 +353,20 @@ class Grader:
             elif outcome.stopped is None:
                 outcome.stopped = f"running the notebook failed ({reason})"
         return outcome
+
+    @contextlib.contextmanager
+    def _tracked(self, kernel: Kernel) -> Iterator[None]:
+        """Keep ``kernel`` where :meth:`abort` finds it while it runs."""
+        with self._lock:
+            if self._aborted:
+                kernel.kill()
+                raise KernelDied("grading was stopped")
+            self._live.add(kernel)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._live.discard(kernel)
 
     def _read_answers(
         self,
@@ -387,10 +419,8 @@ class Grader:
         run = outcome.runs.get(index)
         if run is None:
             return "error", f"{outcome.stopped or 'the notebook stopped'} before {where} ran"
-        if run.timed_out:
-            return "error", f"{where} did not finish: {outcome.stopped}"
-        if run.kernel_died:
-            return "error", f"the kernel died in {where}"
+        if run.timed_out or run.kernel_died:
+            return "error", str(outcome.stopped)
         if run.error is not None:
             return "error", f"{_first_line(run.error)} ({where})"
         if label in outcome.unread:
@@ -449,23 +479,123 @@ def _is_hidden(path: Path, base: Path) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(base).parts)
 
 
-def find_submissions(
+#: Canvas's "Download Submissions" names: ``<name>[_LATE]_<user id>_<file id>_<original name>``.
+_CANVAS_NAME = re.compile(
+    r"^(?P<name>[^_]+?)(?:_late)?_(?P<user>\d+)_(?P<file>\d+)_(?P<rest>.+)$", re.IGNORECASE
+)
+#: Colab's prefix for a notebook saved from a shared one (once or more).
+_COPY_OF = re.compile(r"^(?:copy[ _]of[ _]+)+", re.IGNORECASE)
+#: Numbered and named copies: ``x (1)``, ``x-2``, ``x copy``, ``x (copy 2)``, ``x_copy``.
+_COPY_SUFFIX = re.compile(
+    r"(?:\s*\(\d+\)|-\d+|[\s_]+copy(?:[\s_]*\d+)?|\s*\(copy(?:\s*\d+)?\))$", re.IGNORECASE
+)
+
+
+def canvas_parts(filename: str) -> tuple[str, str, str] | None:
+    """Split a Canvas download name into (student, Canvas user id, original name), or None.
+
+    Examples
+    --------
+    >>> canvas_parts("smithjane_LATE_12345_67890_01_log_likelihood_ratio-1.ipynb")
+    ('smithjane', '12345', '01_log_likelihood_ratio-1.ipynb')
+    >>> canvas_parts("01_log_likelihood_ratio.ipynb") is None
+    True
+    """
+    match = _CANVAS_NAME.match(filename)
+    if match is None:
+        return None
+    return match["name"], match["user"], match["rest"]
+
+
+def _plain_stem(stem: str) -> str:
+    """Return a file stem without Colab's ``Copy of`` and copy numbers, case-folded."""
+    text = _COPY_OF.sub("", stem.strip())
+    while True:
+        shorter = _COPY_SUFFIX.sub("", text).rstrip()
+        if shorter == text:
+            return text.casefold()
+        text = shorter
+
+
+def chapter_of(filename: str, chapter_names: Sequence[str]) -> tuple[str, bool] | None:
+    """Return the chapter a file is for, and whether its name is exactly the chapter's.
+
+    A name matches a chapter when it is the chapter's file name; or, ignoring
+    case, once a Canvas download prefix, Colab's ``Copy of`` and a copy
+    number (``(1)``, ``-2``, ``copy``) are taken off, it is the chapter's
+    name or starts with it (``01_x_final.ipynb``). Only ``.ipynb`` files match.
+
+    Examples
+    --------
+    >>> names = ["01_log_likelihood_ratio.ipynb", "02_expected_value.ipynb"]
+    >>> chapter_of("Copy of 02_expected_value (1).ipynb", names)
+    ('02_expected_value.ipynb', False)
+    >>> chapter_of("jane_123_456_01_log_likelihood_ratio-2.ipynb", names)
+    ('01_log_likelihood_ratio.ipynb', False)
+    >>> chapter_of("01_log_likelihood_ratio.ipynb", names)
+    ('01_log_likelihood_ratio.ipynb', True)
+    >>> chapter_of("homework.ipynb", names) is None
+    True
+    """
+    if filename in chapter_names:
+        return filename, True
+    parts = canvas_parts(filename)
+    name = parts[2] if parts is not None else filename
+    if name in chapter_names:
+        return name, False
+    path = Path(name)
+    if path.suffix.lower() != ".ipynb":
+        return None
+    plain = _plain_stem(path.stem)
+    for chapter in chapter_names:
+        if plain == Path(chapter).stem.casefold():
+            return chapter, False
+    for chapter in chapter_names:
+        if plain.startswith(Path(chapter).stem.casefold()):
+            return chapter, False
+    return None
+
+
+@dataclass
+class Submissions:
+    """What :func:`scan_submissions` found in a submissions folder."""
+
+    #: ``{student: {chapter file name: path}}``; an ambiguous chapter maps to why.
+    files: dict[str, dict[str, Path | str]] = field(default_factory=dict)
+    #: Canvas user ids, by student, where Canvas's file names gave one.
+    canvas_ids: dict[str, str] = field(default_factory=dict)
+    #: One line per notebook that is not graded, and why.
+    warnings: list[str] = field(default_factory=list)
+
+
+def scan_submissions(
     directory: str | os.PathLike[str], chapter_names: Sequence[str]
-) -> dict[str, dict[str, Path | str]]:
-    """Map each student to their notebook for each chapter.
+) -> Submissions:
+    """Find each student's notebook for each chapter, and report every other notebook.
 
-    The layout is one folder per student, named by the student's identifier,
-    holding the chapter notebooks under their release names::
+    Two layouts are read, also mixed:
 
-        submissions/
-            alice/01_log_likelihood_ratio.ipynb
-            bob/01_log_likelihood_ratio.ipynb
-            bob/02_expected_value.ipynb
+    - **one folder per student**, named by the student's identifier, holding
+      the notebooks (in the folder or a subfolder of it)::
 
-    A notebook may sit in a subfolder of the student's folder; hidden folders
-    (``.ipynb_checkpoints``) are ignored. A file whose name starts with the
-    chapter's name (``01_log_likelihood_ratio (1).ipynb``) is accepted when
-    there is no exact match.
+          submissions/alice/01_log_likelihood_ratio.ipynb
+          submissions/bob/chapters/01_log_likelihood_ratio.ipynb
+
+    - **Canvas's download** ("Download Submissions"), a flat folder of files
+      named ``<name>[_LATE]_<user id>_<file id>_<the student's file name>``::
+
+          submissions/smithjane_12345_67890_01_log_likelihood_ratio.ipynb
+
+      The student is ``<name>`` (``<name>_<user id>`` if two Canvas users
+      share a name) and the Canvas user id goes into the results.
+
+    A file is a chapter's notebook when :func:`chapter_of` says so: Colab's
+    ``Copy of 01_….ipynb``, numbered copies (``01_… (1).ipynb``,
+    ``01_…-2.ipynb``) and other names that start with the chapter's are
+    accepted. A file named exactly as the chapter wins over the others; two
+    other candidates for one chapter are reported as ambiguous rather than
+    guessed between. Hidden folders (``.ipynb_checkpoints``) are skipped;
+    every other notebook that is not graded gets a warning that says why.
 
     Parameters
     ----------
@@ -473,6 +603,88 @@ def find_submissions(
         The submissions folder.
     chapter_names : sequence of str
         File names of the chapters, such as ``"01_log_likelihood_ratio.ipynb"``.
+
+    Raises
+    ------
+    ValueError
+        If ``directory`` is not a folder.
+    """
+    base = Path(directory)
+    if not base.is_dir():
+        raise ValueError(f"directory: {base} is not a folder of submissions")
+    found = Submissions()
+    # student -> chapter -> [(path, exact)]
+    candidates: dict[str, dict[str, list[tuple[Path, bool]]]] = {}
+    ids: dict[str, set[str]] = {}
+
+    def consider(student: str, path: Path, canvas_id: str | None) -> None:
+        where = path.relative_to(base).as_posix()
+        match = chapter_of(path.name, chapter_names)
+        candidates.setdefault(student, {})
+        if canvas_id:
+            ids.setdefault(student, set()).add(canvas_id)
+        if match is None:
+            found.warnings.append(
+                f"{where}: matches no chapter ({', '.join(chapter_names)}); not graded"
+            )
+            return
+        candidates[student].setdefault(match[0], []).append((path, match[1]))
+
+    flat: list[tuple[Path, tuple[str, str, str]]] = []
+    for entry in sorted(base.iterdir()):
+        if _is_hidden(entry, base):
+            continue
+        if entry.is_dir():
+            notebooks = sorted(
+                p
+                for p in entry.rglob("*")
+                if p.is_file() and p.suffix.lower() == ".ipynb" and not _is_hidden(p, base)
+            )
+            candidates.setdefault(entry.name, {})
+            for path in notebooks:
+                parts = canvas_parts(path.name)
+                consider(entry.name, path, parts[1] if parts else None)
+        elif entry.is_file() and entry.suffix.lower() == ".ipynb":
+            parts = canvas_parts(entry.name)
+            if parts is None:
+                found.warnings.append(
+                    f"{entry.name}: not in a student's folder and not named as in a Canvas "
+                    "download (name_userid_fileid_file.ipynb); not graded"
+                )
+            else:
+                flat.append((entry, parts))
+    users: dict[str, set[str]] = {}
+    for _, (name, user, _) in flat:
+        users.setdefault(name, set()).add(user)
+    for path, (name, user, _) in flat:
+        consider(name if len(users[name]) == 1 else f"{name}_{user}", path, user)
+    for student in sorted(candidates):
+        mine: dict[str, Path | str] = {}
+        for name in chapter_names:
+            options = candidates[student].get(name, [])
+            exact = [p for p, is_exact in options if is_exact]
+            chosen = exact or [p for p, _ in options]
+            if len(chosen) == 1:
+                mine[name] = chosen[0]
+                for other, _ in options:
+                    if other != chosen[0]:
+                        found.warnings.append(
+                            f"{other.relative_to(base).as_posix()}: {chosen[0].name} is "
+                            f"graded for {name} instead; not graded"
+                        )
+            elif chosen:
+                listed = ", ".join(p.relative_to(base).as_posix() for p in chosen)
+                mine[name] = f"several files could be this chapter: {listed}"
+        found.files[student] = mine
+        if len(ids.get(student, ())) == 1:
+            found.canvas_ids[student] = next(iter(ids[student]))
+    return found
+
+
+def find_submissions(
+    directory: str | os.PathLike[str], chapter_names: Sequence[str]
+) -> dict[str, dict[str, Path | str]]:
+    """Map each student to their notebook for each chapter (:func:`scan_submissions`'s files).
 
     Returns
     -------
@@ -497,29 +709,53 @@ def find_submissions(
     (['alice'], ['01_x.ipynb'])
     >>> folder.cleanup()
     """
-    base = Path(directory)
-    if not base.is_dir():
-        raise ValueError(f"directory: {base} is not a folder of submissions")
-    found: dict[str, dict[str, Path | str]] = {}
-    for student_dir in sorted(p for p in base.iterdir() if p.is_dir()):
-        if _is_hidden(student_dir, base):
-            continue
-        files = sorted(
-            p for p in student_dir.rglob("*.ipynb") if p.is_file() and not _is_hidden(p, base)
-        )
-        mine: dict[str, Path | str] = {}
-        for name in chapter_names:
-            stem = Path(name).stem
-            exact = [p for p in files if p.name == name]
-            loose = [p for p in files if p.name != name and p.stem.startswith(stem)]
-            candidates = exact or loose
-            if len(candidates) == 1:
-                mine[name] = candidates[0]
-            elif candidates:
-                listed = ", ".join(p.relative_to(student_dir).as_posix() for p in candidates)
-                mine[name] = f"several files could be this chapter: {listed}"
-        found[student_dir.name] = mine
-    return found
+    return scan_submissions(directory, chapter_names).files
+
+
+def default_jobs() -> int:
+    """How many notebooks to grade at once by default: the processors this grader may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``.
+
+    Examples
+    --------
+    >>> _duration(42.4), _duration(185), _duration(3725)
+    ('42 s', '3 min 05 s', '1 h 02 min')
+    """
+    whole = round(max(seconds, 0.0))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def _summary(grades: Sequence[ExerciseGrade]) -> str:
+    """One notebook's result: ``4/5 points (4 correct, 1 error: ZeroDivisionError ...)``."""
+    earned = math.fsum(g.points for g in grades)
+    most = math.fsum(g.max_points for g in grades)
+    counts = [(s, sum(g.status == s for g in grades)) for s in STATUSES]
+    text = ", ".join(f"{n} {s}" for s, n in counts if n)
+    problem = next((g.detail for g in grades if g.status == "error"), "")
+    if problem:
+        problem = problem if len(problem) <= 80 else problem[:77] + "..."
+        text += f"; first error: {problem}"
+    return f"{earned:g}/{most:g} points ({text})"
+
+
+@dataclass(frozen=True)
+class _Task:
+    student: str
+    name: str
+    labels: tuple[str, ...]
+    path: Path
+    file: str
 
 
 def grade(
@@ -531,26 +767,38 @@ def grade(
     sandbox: bool = True,
     probe_timeout: float = PROBE_TIMEOUT,
     grader: Grader | None = None,
+    jobs: int = 1,
+    results: ResultFiles | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> list[ExerciseGrade]:
     """Grade every student's submissions against the source chapters.
 
     Parameters
     ----------
     submissions : path-like
-        The submissions folder (layout in :func:`find_submissions`).
+        The submissions folder (layouts in :func:`scan_submissions`).
     chapters : sequence of path-like
         The source chapters; their ``exercise-start`` labels are the
         exercises expected. Chapters without exercises are skipped.
     timeout : float, default 120
         Seconds each notebook may run (see :class:`Grader`).
     progress : bool, default False
-        Print one line per notebook to stderr.
+        Report to stderr: a warning for every notebook not graded, and one
+        line per notebook graded, ``k/N notebooks, ETA ...`` and its result.
     sandbox : bool, default True
         Run each notebook in bubblewrap; without it the results say so.
     probe_timeout : float, default 30
         Seconds reading one answer may take.
     grader : Grader, optional
         A grader to use (and leave open) instead of a new one.
+    jobs : int, default 1
+        How many notebooks to run at once, each in its own sandbox.
+    results : ResultFiles, optional
+        Where each notebook's rows go as soon as it is graded; with
+        ``results.resume``, a notebook whose rows are already there (same
+        student, chapter, SHA-256 and sandbox) is not run again.
+    say : callable, optional
+        Where the report goes (default: stderr, when ``progress``).
 
     Returns
     -------
@@ -563,81 +811,161 @@ def grade(
     ------
     ValueError
         If no chapter is given, ``submissions`` is not a folder, a timeout
-        is not positive, or no sandbox can be made (:class:`SandboxUnavailable`).
+        is not positive, ``jobs`` is not a positive whole number, or no
+        sandbox can be made (:class:`SandboxUnavailable`).
     """
     if not chapters:
         raise ValueError("chapters: give at least one source chapter")
     _valid_timeout(timeout)
     _valid_timeout(probe_timeout, "probe_timeout")
-    expected: list[tuple[str, list[str]]] = []
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
+    if say is None:
+        say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else _quiet
+    expected: list[tuple[str, tuple[str, ...]]] = []
     for chapter in chapters:
         path = Path(chapter)
         labels = exercise_labels(nbformat.read(path, as_version=4))
         if labels:
-            expected.append((path.name, labels))
-    table = find_submissions(submissions, [name for name, _ in expected])
+            expected.append((path.name, tuple(labels)))
+    base = Path(submissions)
+    found = scan_submissions(base, [name for name, _ in expected])
+    for warning in found.warnings:
+        say(f"warning: {warning}")
     own = grader is None
     if grader is None:
         grader = Grader(sandbox=sandbox, timeout=timeout, probe_timeout=probe_timeout)
-    grades: list[ExerciseGrade] = []
-    try:
-        for student, files in table.items():
-            for name, labels in expected:
-                chapter = Path(name).stem
-                entry = files.get(name)
-                digest = ""
-                if entry is None:
-                    rows: list[tuple[str, Status, str]] = [
-                        (label, "not answered", "no submission for this chapter")
-                        for label in labels
+    label = grader.label
+    earlier = results.reusable(label) if results is not None and results.resume else {}
+    table: dict[tuple[str, str], list[ExerciseGrade]] = {}
+    tasks: list[_Task] = []
+
+    def row(
+        student: str, name: str, exercise: str, status: str, detail: str, digest: str, file: str
+    ) -> ExerciseGrade:
+        worth = grader.points(exercise)
+        return ExerciseGrade(
+            student,
+            Path(name).stem,
+            exercise,
+            cast(Status, status),
+            detail,
+            digest,
+            label,
+            worth if status == "correct" else 0.0,
+            worth,
+            file,
+            found.canvas_ids.get(student, ""),
+        )
+
+    for student, files in found.files.items():
+        for name, labels in expected:
+            entry = files.get(name)
+            if entry is None:
+                why = "no submission for this chapter"
+                table[student, name] = [
+                    row(student, name, lb, "not answered", why, "", "") for lb in labels
+                ]
+            elif isinstance(entry, str):
+                table[student, name] = [
+                    row(student, name, lb, "error", entry, "", "") for lb in labels
+                ]
+            else:
+                file = entry.relative_to(base).as_posix()
+                digest = hashlib.sha256(entry.read_bytes()).hexdigest()
+                before = earlier.get((student, Path(name).stem, digest), [])
+                if [g.exercise for g in before] == list(labels):
+                    table[student, name] = [
+                        row(student, name, g.exercise, g.status, g.detail, digest, file)
+                        for g in before
                     ]
-                elif isinstance(entry, str):
-                    rows = [(label, "error", entry) for label in labels]
                 else:
-                    start = time.perf_counter()
-                    data = entry.read_bytes()
-                    digest = hashlib.sha256(data).hexdigest()
-                    rows = grader.grade_bytes(data, name, labels)
-                    if progress:
-                        took = time.perf_counter() - start
-                        print(f"{student}/{name}: {took:.1f} s", file=sys.stderr)
-                grades.extend(
-                    ExerciseGrade(
-                        student, chapter, label, cast(Status, status), detail, digest, grader.label
-                    )
-                    for label, status, detail in rows
-                )
+                    tasks.append(_Task(student, name, labels, entry, file))
+    skipped = sum(1 for key in table if isinstance(found.files[key[0]].get(key[1]), Path))
+    try:
+        if tasks:
+            workers = min(jobs, len(tasks))
+            note = f", {skipped} already graded (--resume)" if skipped else ""
+            say(
+                f"grading {len(tasks)} notebooks of {len(found.files)} students with "
+                f"{workers} job{'s' if workers > 1 else ''}{note}"
+            )
+            _run_tasks(grader, tasks, workers, table, row, results, say)
+        elif skipped:
+            say(f"nothing to grade: all {skipped} notebooks already graded (--resume)")
     finally:
         if own:
             grader.close()
-    return grades
+    return [g for student in found.files for name, _ in expected for g in table[student, name]]
+
+
+def _quiet(text: str) -> None:
+    """Say nothing."""
+
+
+def _run_tasks(
+    grader: Grader,
+    tasks: Sequence[_Task],
+    workers: int,
+    table: dict[tuple[str, str], list[ExerciseGrade]],
+    row: Callable[..., ExerciseGrade],
+    results: ResultFiles | None,
+    say: Callable[[str], None],
+) -> None:
+    """Grade ``tasks`` on ``workers`` threads, recording and reporting each as it finishes."""
+    grader.environment()  # made once, before the clock starts
+
+    def work(task: _Task) -> tuple[_Task, str, list[tuple[str, Status, str]], float]:
+        start = time.monotonic()
+        data = task.path.read_bytes()  # the bytes graded are the bytes hashed
+        digest = hashlib.sha256(data).hexdigest()
+        return task, digest, grader.grade_bytes(data, task.name, task.labels), start
+
+    started = time.monotonic()
+    total = len(tasks)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool:
+        futures = [pool.submit(work, task) for task in tasks]
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                task, digest, verdicts, start = future.result()
+                grades = [
+                    row(task.student, task.name, lb, status, detail, digest, task.file)
+                    for lb, status, detail in verdicts
+                ]
+                table[task.student, task.name] = grades
+                if results is not None:
+                    results.record(grades)
+                now = time.monotonic()
+                eta = (now - started) / done * (total - done)
+                say(
+                    f"{done}/{total} notebooks, ETA {_duration(eta)}: {task.student}/"
+                    f"{task.name}: {_summary(grades)} ({now - start:.1f} s)"
+                )
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            grader.abort()
+            raise
 
 
 def write_grades(grades: Iterable[ExerciseGrade], out: str | os.PathLike[str]) -> Path:
-    r"""Write grades as CSV (header :data:`CSV_COLUMNS`, ``\n`` line ends, UTF-8).
+    r"""Write grades as the long CSV (header :data:`CSV_COLUMNS`, ``\n`` line ends, UTF-8).
 
-    The file is written whole, then moved into place: it is never seen half written.
+    The file is written whole, then moved into place: it is never seen half
+    written (:func:`coursework.results.write_csv`). A grading run writes its
+    files through :class:`coursework.results.ResultFiles`, which also keeps
+    earlier results and writes the gradebooks.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = pathlib.Path(folder.name) / "g.csv"
-    >>> row = ExerciseGrade("al", "01_x", "ex-a", "correct", "Correct.", "ab12", SANDBOX)
+    >>> row = ExerciseGrade("al", "01_x", "ex-a", "correct", "Correct.", "ab12", SANDBOX, 1.0)
     >>> _ = write_grades([row], path)
     >>> print(path.read_text(), end="")
-    student,chapter,exercise,status,detail,sha256,sandbox
-    al,01_x,ex-a,correct,Correct.,ab12,bubblewrap
+    student,chapter,exercise,status,points,max_points,detail,sha256,sandbox,file,canvas_id
+    al,01_x,ex-a,correct,1,1,Correct.,ab12,bubblewrap,,
     >>> folder.cleanup()
     """
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    with partial.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(g.as_row() for g in grades)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, path)
-    return path
+    return write_csv(out, csv_text(CSV_COLUMNS, (g.as_row() for g in grades)))

@@ -259,6 +259,7 @@ class Environment:
             self.close()
             raise
         self._next_uid = _FIRST_UID + secrets.randbelow(100_000_000) * 2
+        self._uid_lock = threading.Lock()
 
     def _font_cache(self) -> Path | None:
         """Return matplotlib's font list for the kernels, so each does not list the fonts.
@@ -290,9 +291,13 @@ class Environment:
         return found[-1] if found else None
 
     def next_uid(self) -> int:
-        """Return a user id that owns nothing, for one sandbox (when the grader is root)."""
-        self._next_uid += 1
-        return self._next_uid
+        """Return a user id that owns nothing, for one sandbox (when the grader is root).
+
+        Safe to call from several threads: no two sandboxes get the same id.
+        """
+        with self._uid_lock:
+            self._next_uid += 1
+            return self._next_uid
 
     def close(self) -> None:
         """Remove the run's folder."""
@@ -539,6 +544,13 @@ class Kernel:
         return self._reply(msg_id, timeout)
 
     # -- stopping -------------------------------------------------------------------
+
+    def kill(self) -> None:
+        """Kill the kernel and everything it started, from any thread (see :meth:`close`)."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def close(self) -> None:
         """Kill the kernel and everything it started; remove its folder."""

@@ -413,12 +413,14 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     )
     took = time.monotonic() - started
     written = klass.out.read_bytes() if klass.out.exists() else b""
+    files = {p.name: p.read_bytes() for p in sorted(klass.out.parent.iterdir())}
     listener.close()
     yield {
         "class": klass,
         "proc": proc,
         "took": took,
         "written": written,
+        "files": files,
         "before": before,
         "site_before": site_before,
         "scratch": scratch,
@@ -489,7 +491,11 @@ def test_nothing_outlives_the_run_and_the_results_stay_as_written(
     time.sleep(3)
     assert klass.out.read_bytes() == hostile["written"], "the CSV changed after the grader exited"
     assert _leftovers(hostile["scratch"]) == [], "sandboxed processes outlived the grading run"
-    assert [p.name for p in klass.out.parent.iterdir()] == [klass.out.name]
+    stem = klass.out.stem
+    expected = sorted([klass.out.name, f"{stem}-gradebook.csv", f"{stem}-canvas.csv"])
+    assert sorted(hostile["files"]) == expected
+    after = {p.name: p.read_bytes() for p in sorted(klass.out.parent.iterdir())}
+    assert after == hostile["files"], "a result file changed after the grader exited"
     assert list(hostile["scratch"].iterdir()) == [], "the grader left its temporary folder"
 
 

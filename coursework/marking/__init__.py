@@ -38,6 +38,12 @@ How to add a marking check for a new exercise
      anything of those packages is marked incorrect and the detail says so.
      ``rtol``/``atol`` default to 1e-6/1e-12.
 
+   Every kind takes ``points=`` (default 1): what a correct answer earns in
+   the gradebook (``incorrect``, ``not answered`` and ``error`` earn 0). A
+   chapter's maximum is the sum of its exercises' points, so
+   ``Function(..., points=3)`` makes a function exercise worth three
+   single-number ones.
+
 3. Run ``.venv/bin/python -m pytest tests/test_marking.py -q -p no:randomly``.
    It fails for an exercise of a chapter that lacks a practice or a marking
    check, checks that each marking check accepts what the practice check
@@ -105,6 +111,9 @@ NATS: Mapping[str, float] = {"nats": math.log(2)}
 class Marking(Protocol):
     """Anything that can mark an answer read from a run."""
 
+    #: What a correct answer earns in the gradebook (every other status earns 0).
+    points: float
+
     def spec(self) -> dict[str, Any]:
         """Return what the kernel side must do to read the answer (JSON-able)."""
         ...
@@ -112,6 +121,14 @@ class Marking(Protocol):
     def judge(self, answer: Answer, practice: Any = None) -> Verdict:
         """Mark ``answer``; ``practice`` is the exercise's practice self-check, for hints."""
         ...
+
+
+def _valid_points(points: float) -> None:
+    """Raise ValueError unless ``points`` is a positive finite number."""
+    if isinstance(points, bool) or not isinstance(points, int | float):
+        raise ValueError(f"points must be a number, got {points!r}")
+    if not (math.isfinite(points) and points > 0):
+        raise ValueError(f"points must be positive and finite, got {points!r}")
 
 
 def _unread(answer: Answer) -> Verdict | None:
@@ -175,6 +192,10 @@ class Numeric:
     rtol: float = 1e-3
     atol: float = 1e-9
     units: Mapping[str, float] = field(default_factory=dict)
+    points: float = 1.0
+
+    def __post_init__(self) -> None:
+        _valid_points(self.points)
 
     def spec(self) -> dict[str, Any]:
         """Read the value itself."""
@@ -215,6 +236,10 @@ class Choice:
     """
 
     accepted: Sequence[str]
+    points: float = 1.0
+
+    def __post_init__(self) -> None:
+        _valid_points(self.points)
 
     def spec(self) -> dict[str, Any]:
         """Read the value itself."""
@@ -277,6 +302,10 @@ class Function:
     rtol: float = 1e-6
     atol: float = 1e-12
     forbid: Sequence[str] = ()
+    points: float = 1.0
+
+    def __post_init__(self) -> None:
+        _valid_points(self.points)
 
     def spec(self) -> dict[str, Any]:
         """Call the function on the marking inputs, watching for forbidden packages."""
