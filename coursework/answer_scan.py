@@ -70,6 +70,7 @@ __all__ = [
     "find_in_line",
     "notebook_lines",
     "number_tokens",
+    "unit_of",
 ]
 
 #: A number: digits with optional thousands separators, a decimal part, an exponent
@@ -195,7 +196,7 @@ def number_tokens(line: str) -> Iterator[Token]:
         yield Token(match.group(0), value, len(digits), half, match.end())
 
 
-def _unit_of(units: Mapping[str, float]) -> str:
+def unit_of(units: Mapping[str, float]) -> str:
     """Return the unit of an answer whose marking check also accepts ``units`` (or "")."""
     names = {_unit_name(u) for u in units}
     if names == {"bit"}:
@@ -230,7 +231,7 @@ def answer_targets(marks: Mapping[str, Any]) -> list[Target]:
         except (TypeError, ValueError):
             continue
         units: Mapping[str, float] = getattr(mark, "units", {}) or {}
-        own = _unit_of(units)
+        own = unit_of(units)
         for value in values:
             if not math.isfinite(value) or value == 0:
                 continue
@@ -254,22 +255,21 @@ def find_in_line(
         size = abs(token.value)
         after = _UNIT.match(line, token.end)
         unit = _unit_name(after.group(0)) if after else ""
+        named: set[str] = set()
         for target in targets:
             answer = abs(target.value)
-            if unit and target.unit and unit != _unit_name(target.unit):
-                continue  # "1.16 nats" is not an answer in bits
+            if target.label in named or (unit and target.unit and unit != _unit_name(target.unit)):
+                continue  # one report per answer; "1.16 nats" is not an answer in bits
             if target.short:
                 close = abs(size - answer) <= token.half_unit * (1 + _SLACK) + answer * _SLACK
-                if close and unit:
-                    found.append(Match(token, target))
-                    break
-                continue
-            digits = 3 if own is None or target.label in own else 4
-            if token.digits >= digits and abs(size - answer) <= target.window(digits) * (
-                1 + _SLACK
-            ):
+                hit = close and bool(unit)
+            else:
+                digits = 3 if own is None or target.label in own else 4
+                window = target.window(digits) * (1 + _SLACK)
+                hit = token.digits >= digits and abs(size - answer) <= window
+            if hit:
                 found.append(Match(token, target))
-                break
+                named.add(target.label)
     return found
 
 
