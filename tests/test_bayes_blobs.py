@@ -184,7 +184,7 @@ def test_limits_of_two_blobs_in_2d_match_the_1d_projection():
     centers = np.array([[0.4, -1.0] - a * u, [0.4, -1.0] + a * u])
     accuracy, entropy = _two_blobs_1d(a, scale)
     limits = blob_bayes_limits(centers=centers, scale=scale)
-    assert limits.conditional_entropy == pytest.approx(entropy, rel=1e-10)
+    assert limits.conditional_entropy == pytest.approx(entropy, rel=1e-10, abs=0)
     assert limits.accuracy == pytest.approx(accuracy, abs=1e-5)
 
 
@@ -250,14 +250,16 @@ def test_expected_loss_of_the_bayes_classifier_is_the_conditional_entropy():
     for scale in (0.6, 1.0, 2.5):
         bayes = blob_bayes_classifier(scale=scale)
         floor = blob_bayes_limits(scale=scale).conditional_entropy
-        assert blob_expected_loss(bayes, scale=scale) == pytest.approx(floor, rel=1e-12)
+        assert blob_expected_loss(bayes, scale=scale) == pytest.approx(floor, rel=1e-12, abs=0)
 
 
 def test_expected_loss_of_a_trained_model_against_scipy():
     X, y = make_blobs(100, np.random.default_rng(5), scale=1.0)
     model = train_softmax_regression(X, y, lr=0.5, epochs=200)
     got = blob_expected_loss(model, scale=1.0)
-    assert got == pytest.approx(_expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-9)
+    assert got == pytest.approx(
+        _expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-9, abs=0
+    )
     assert got > blob_bayes_limits(scale=1.0).conditional_entropy
 
 
@@ -269,7 +271,9 @@ def test_expected_loss_of_large_weights_against_scipy():
         loss_history=np.empty(0),
     )
     got = blob_expected_loss(model, scale=1.0)
-    assert got == pytest.approx(_expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-8)
+    assert got == pytest.approx(
+        _expected_loss_reference(model, DEFAULT_CENTERS, 1.0), rel=1e-8, abs=0
+    )
 
 
 def test_expected_loss_against_the_mean_loss_on_a_large_sample():
@@ -324,8 +328,8 @@ def test_expected_loss_rejects_bad_input(model, kwargs, match):
 
 def test_identical_blobs_leave_nothing_to_learn():
     limits = blob_bayes_limits(centers=[[1.0, 2.0]] * 3, scale=0.5)
-    assert limits.conditional_entropy == pytest.approx(math.log(3), rel=1e-12)
-    assert limits.accuracy == pytest.approx(1 / 3, rel=1e-12)
+    assert limits.conditional_entropy == pytest.approx(math.log(3), rel=1e-12, abs=0)
+    assert limits.accuracy == pytest.approx(1 / 3, rel=1e-12, abs=0)
 
 
 def test_far_apart_blobs_are_certain():
@@ -337,8 +341,8 @@ def test_far_apart_blobs_are_certain():
 def test_limits_do_not_depend_on_the_unit_of_length():
     a = blob_bayes_limits(centers=DEFAULT_CENTERS, scale=0.8)
     b = blob_bayes_limits(centers=np.array(DEFAULT_CENTERS) * 1000.0, scale=800.0)
-    assert b.conditional_entropy == pytest.approx(a.conditional_entropy, rel=1e-11)
-    assert b.accuracy == pytest.approx(a.accuracy, rel=1e-11)
+    assert b.conditional_entropy == pytest.approx(a.conditional_entropy, rel=1e-11, abs=0)
+    assert b.accuracy == pytest.approx(a.accuracy, rel=1e-11, abs=0)
 
 
 @settings(max_examples=25, deadline=None)
