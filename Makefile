@@ -10,8 +10,18 @@ STAMP  := $(VENV)/.installed
 BOOK_FLAGS := -W -n --keep-going
 PORT ?= 8000
 SUBMISSIONS ?= submissions
+# `make grade`: the results (grades/ is git-ignored and survives `make clean`), seconds each
+# notebook may run, notebooks at once (empty: one per processor), RESUME=1 to continue an
+# interrupted run; the chapters graded are CHAPTERS (files, or names such as 01,02).
+GRADES ?= grades/grades.csv
+TIMEOUT ?= 120
+JOBS ?=
+RESUME ?=
 # `make refresh CHAPTERS=chapters/03_coin_sequence_limit.ipynb` refreshes one chapter.
 CHAPTERS ?= chapters/*.ipynb
+comma := ,
+space := $(subst ,, )
+GRADE_CHAPTERS = $(subst $(space),$(comma),$(strip $(or $(wildcard $(CHAPTERS)),$(CHAPTERS))))
 # `make pdf EDITION=student` prints the student edition: the student notebooks (no worked
 # solutions), built from a copy of the sources like `make book-student`.
 EDITION ?= full
@@ -38,10 +48,11 @@ help:
 	@echo "make serve    serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make student  write the student release to _build/student (and a zip)"
 	@echo "make book-student  build the website without solutions into _build/student-site/html"
-	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks, each in a sandbox, into a CSV"
+	@echo "make grade SUBMISSIONS=dir   grade submitted notebooks, each in a sandbox, into grades/"
+	@echo "             (also GRADES=file.csv TIMEOUT=s JOBS=n RESUME=1 CHAPTERS=01,02)"
 	@echo "make bench    run the benchmarks into benchmarks/results.md"
 	@echo "make mutate   mutation-test klbook's math modules into benchmarks/mutation.md"
-	@echo "make clean    remove _build and caches (keeps .venv)"
+	@echo "make clean    remove _build and caches (keeps .venv and grades/)"
 
 env: $(STAMP)
 
@@ -103,7 +114,9 @@ book-student: $(STAMP)
 	$(PY) -m coursework book-student --out _build/student-site
 
 grade: $(STAMP)
-	$(PY) -m coursework grade --out _build/grades.csv $(SUBMISSIONS)
+	$(PY) -m coursework grade --out $(GRADES) --timeout $(TIMEOUT) \
+	  --chapters $(GRADE_CHAPTERS) $(if $(JOBS),--jobs $(JOBS)) $(if $(RESUME),--resume) \
+	  $(SUBMISSIONS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py --out benchmarks/results.md

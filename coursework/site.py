@@ -41,6 +41,7 @@ _IGNORE: Final = shutil.ignore_patterns(
     ".ipynb_checkpoints",
     "*.egg-info",
     "submissions",
+    "grades",
     "tests",
     "benchmarks",
     "coursework",

@@ -112,6 +112,7 @@ def student_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 SCHEDULE = (
     "tests/test_browser.py",
     "tests/test_sandbox.py",
+    "tests/test_grading_class.py",
     "tests/test_coursework.py",
     "tests/test_student_runs.py",
     "chapters/*.ipynb",

@@ -753,12 +753,16 @@ def test_grading_survives_an_infinite_loop_and_a_dying_kernel(tmp_path: Path) ->
     before = _tree_digest(tmp_path)
     grades = grading.grade(tmp_path, [GRADING_CHAPTER], timeout=8)
     assert _tree_digest(tmp_path) == before
-    for who, why in (("loop", "ran out of time (8 s)"), ("dies", "the kernel died in cell 3")):
+    # The cell that stopped the run is named by its number, execution count and first line.
+    for who, why in (
+        ("loop", "the notebook ran out of time (8 s) in cell 3 (In [3]: 'import time')"),
+        ("dies", "the kernel died in cell 3 (In [3]: 'import os')"),
+    ):
         mine = {g.exercise: g for g in grades if g.student == who}
         assert mine[labels[0]].status == "incorrect", mine[labels[0]]
-        for label in labels[1:]:
+        for number, label in enumerate(labels[1:], 4):
             assert mine[label].status == "error"
-            assert why in mine[label].detail
+            assert mine[label].detail == f"{why} before cell {number} ran"
 
 
 def test_grade_without_notebooks_runs_no_kernel(tmp_path: Path) -> None:
@@ -856,10 +860,19 @@ def test_grading_without_a_sandbox_still_marks_outside_the_kernel(tmp_path: Path
         nb.cells = [new_code_cell(f"answer = {value}\ncheck = print\ncheck('ex-toy', answer)")]
         (subs / who).mkdir(parents=True)
         nbformat.write(nb, subs / who / "01_toy.ipynb")
-    with grading.Grader(sandbox=False, timeout=60, marking={"ex-toy": Numeric(2.1)}) as grader:
+    worth = Numeric(2.1, points=2.5)  # the exercise's points come from its marking check
+    with grading.Grader(sandbox=False, timeout=60, marking={"ex-toy": worth}) as grader:
         grades = grading.grade(subs, [source], grader=grader)
     assert {g.student: g.status for g in grades} == {"ann": "correct", "bob": "incorrect"}
     assert {g.sandbox for g in grades} == {grading.NO_SANDBOX}
+    assert [(g.points, g.max_points) for g in grades] == [(2.5, 2.5), (0.0, 2.5)]
+    from coursework.results import canvas_table, gradebook_table
+
+    assert gradebook_table(grades)[1] == [["ann", "2.5", "2.5"], ["bob", "0", "0"]]
+    assert canvas_table(grades)[1][0][-2:] == ["2.5", "2.5"]
+    for bad in (0, -1, math.nan, math.inf, True, "2"):
+        with pytest.raises(ValueError, match="points"):
+            Numeric(2.1, points=bad)  # type: ignore[arg-type]
 
 
 def test_the_klbook_distribution_leaves_the_instructors_package_out() -> None:
