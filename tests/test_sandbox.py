@@ -466,6 +466,13 @@ def test_no_attack_earns_credit(hostile: dict[str, Any]) -> None:
     if "o-returns-klbooks-function" in table:
         used = table["o-returns-klbooks-function"][klass.function]
         assert used["detail"].startswith("Not accepted: the function uses klbook"), used
+    # The gradebook agrees: no point for an attacker, all of them for honest work.
+    book = list(
+        csv.DictReader(hostile["files"][f"{klass.out.stem}-gradebook.csv"].decode().splitlines())
+    )
+    totals = {row["Student"]: float(row["Total"]) for row in book}
+    full = sum(mark.points for mark in klass.marks.values())
+    assert totals == {s: (0.0 if s in attackers else full) for s in table}
 
 
 def test_the_killer_only_stops_its_own_kernel(hostile: dict[str, Any]) -> None:
