@@ -501,8 +501,18 @@ def test_kl_from_samples_finite_when_no_sample_hits_q_zero():
         ),
         ([0, 1], [0.5, 0.6], [0.5, 0.5], "p does not sum to one"),
         ([0, 1], [0.5, 0.5], [0.5, 0.25, 0.25], "same number of outcomes"),
-        ([0, 1], [[0.5, 0.5]], [0.5, 0.5], "single probability vector"),
-        ([0, 1], [0.5, 0.5], [[0.5, 0.5]], "single probability vector"),
+        (
+            [0, 1],
+            [[0.5, 0.5]],
+            [0.5, 0.5],
+            r"^p must be a single probability vector, got shape \(1, 2\)$",
+        ),
+        (
+            [0, 1],
+            [0.5, 0.5],
+            [[0.5, 0.5]],
+            r"^q must be a single probability vector, got shape \(1, 2\)$",
+        ),
     ],
 )
 def test_kl_from_samples_rejects(samples, p, q, match):

@@ -526,8 +526,22 @@ def test_grid_kl_rejects_bad_input():
     with pytest.raises(ValueError, match="log_p contains NaN"):
         kl_on_grid(np.where(GRID == 0, np.nan, lp), lp, GRID)
     narrow = np.linspace(-1, 1, 201)
-    with pytest.raises(ValueError, match="integrates to"):
+    with pytest.raises(ValueError) as info:
         kl_on_grid(scipy.stats.norm.logpdf(narrow), scipy.stats.norm.logpdf(narrow), narrow)
+    assert str(info.value) == (
+        "exp(log_p) integrates to 0.682685 on x, not 1 (tolerance 0.001): "
+        "widen or refine the grid; klbook does not renormalise"
+    )
+    # Q too wide for the grid: the message names log_q
+    x = np.linspace(-12, 12, 2001)
+    lp, lq = scipy.stats.norm.logpdf(x), scipy.stats.norm.logpdf(x, 0.0, 4.0)
+    with pytest.raises(ValueError, match=r"^exp\(log_q\) integrates to 0\.9973 on x"):
+        kl_on_grid(lp, lq, x)
+    # the tolerance is inclusive: a miss of exactly mass_tol passes
+    miss = abs(float(np.trapezoid(np.exp(lq), x)) - 1.0)
+    assert kl_on_grid(lp, lq, x, mass_tol=miss) > 0
+    with pytest.raises(ValueError, match="log_q"):
+        kl_on_grid(lp, lq, x, mass_tol=miss * (1 - 1e-12))
 
 
 # --- fit_gaussian_kl ---------------------------------------------------------------

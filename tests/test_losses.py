@@ -739,3 +739,55 @@ def test_strict_floating_point_settings_do_not_break_extreme_logits():
     np.testing.assert_allclose(ls, sp.log_softmax(z, axis=1))
     np.testing.assert_allclose(loss, reference_loss(z, [2, 1], 0.1, "none"))
     assert np.isfinite(grad).all()
+
+
+# --------------------------------------------------------------------------- #
+# Binary losses from logits: what is refused, and the message that says why
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "message"),
+    [
+        ([1j], [1.0], "logits must be real, got complex values"),
+        ([np.nan], [1.0], "logits contain NaN"),
+        ([0.0], [1j], "targets must be real, got complex values"),
+        ([0.0], [np.nan], "targets contain NaN"),
+        (
+            [0.0, 0.0],
+            [1.0],
+            "targets of shape (1,) do not fit logits of shape (2,): give one target per logit",
+        ),
+        (
+            [0.0, 0.0],
+            [0.0, 1.5],
+            "targets must lie in [0, 1] (the probability of class 1), got 1.5. "
+            "klbook never clips silently",
+        ),
+        (
+            [0.0, 0.0],
+            [1.0, -0.5],
+            "targets must lie in [0, 1] (the probability of class 1), got -0.5. "
+            "klbook never clips silently",
+        ),
+        (
+            [0.0, 0.0],
+            [0.5, 2.0],
+            "targets must lie in [0, 1] (the probability of class 1), got 2.0. "
+            "klbook never clips silently",
+        ),
+    ],
+)
+def test_binary_loss_refuses_bad_input_and_says_why(logits, targets, message):
+    from klbook.losses import binary_cross_entropy_with_logits
+
+    with pytest.raises(ValueError) as info:
+        binary_cross_entropy_with_logits(logits, targets)
+    assert str(info.value) == message
+
+
+def test_binary_loss_refuses_ragged_targets_naming_them():
+    from klbook.losses import binary_cross_entropy_with_logits
+
+    with pytest.raises(ValueError, match=r"^targets must be an array of numbers in \[0, 1\] \("):
+        binary_cross_entropy_with_logits([0.0, 0.0], [[1.0], [0.0, 1.0]])

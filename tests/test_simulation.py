@@ -362,6 +362,39 @@ def test_llr_variance_edges_base_and_batch():
     assert batch[1] == pytest.approx(0.25 * math.log(0.5 / 0.6 / 1.25) ** 2, rel=1e-14, abs=0)
 
 
+def test_llr_variance_is_infinite_only_where_q_misses_what_p_shows():
+    # q = 1 where p = 1 is fine (the other outcome has p = 0): no spread at all
+    assert llr_variance([1.0, 0.0], [1.0, 0.0]) == 0.0
+    # row by row: one infinite row does not make the others infinite
+    got = llr_variance([[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0], [0.25, 0.75]])
+    assert got[0] == math.inf
+    assert got[1] == pytest.approx(0.25 * math.log(3) ** 2, rel=1e-14, abs=0)
+
+
+def test_multinomial_llr_decides_undefined_counts_row_by_row():
+    # row 0 is ruled out by Q only (+inf), row 1 by P only (-inf): both are defined
+    got = multinomial_llr([[1, 0], [0, 1]], [1.0, 0.0], [0.0, 1.0])
+    assert got.tolist() == [math.inf, -math.inf]
+    with pytest.raises(ValueError) as info:
+        multinomial_llr([[1, 1]], [1.0, 0.0], [0.0, 1.0])
+    assert str(info.value) == (
+        "the counts have probability zero under both p and q, so their ratio is undefined"
+    )
+
+
+def test_multinomial_llr_messages_name_the_counts():
+    with pytest.raises(ValueError) as info:
+        multinomial_llr(3, [0.5, 0.5], [0.5, 0.5])
+    assert str(info.value) == "counts must be a count vector (at least one dimension), got a scalar"
+    with pytest.raises(ValueError, match=r"^counts must be non-negative"):
+        multinomial_llr([1, -1], [0.5, 0.5], [0.5, 0.5])
+    with pytest.raises(ValueError) as info:
+        multinomial_llr([1, 2, 3], [0.5, 0.5], [0.5, 0.5])
+    assert str(info.value) == (
+        "counts has 3 outcomes but p and q have 2; they must describe the same outcomes"
+    )
+
+
 def test_llr_variance_bad_input():
     with pytest.raises(ValueError, match="p does not sum to one"):
         llr_variance([0.2, 0.2], [0.5, 0.5])
@@ -395,6 +428,28 @@ def test_log_checkpoints_bad_input():
         log_checkpoints(0)
     with pytest.raises(ValueError, match="per_decade must be an integer"):
         log_checkpoints(10, per_decade=2.5)
+    with pytest.raises(ValueError, match=r"^per_decade must be at least 1, got 0$"):
+        log_checkpoints(10, per_decade=0)
+
+
+def test_log_checkpoints_with_one_point_per_decade():
+    assert log_checkpoints(10, per_decade=1).tolist() == [1, 10]
+    assert log_checkpoints(1000, per_decade=1).tolist() == [1, 10, 100, 1000]
+    assert log_checkpoints(2, per_decade=1).tolist() == [1, 2]
+
+
+def test_paths_record_every_flip_from_the_first():
+    # record = 1 and an explicit record from N = 1 in steps of 1: the smallest allowed
+    paths = running_llr_paths(3, 10, 0.4, 0.6, rng(), record=1)
+    assert paths.n.tolist() == list(range(1, 11))
+    assert running_llr_paths(3, 10, 0.4, 0.6, rng(), record=[1, 2, 3]).n.tolist() == [1, 2, 3]
+    assert running_llr_paths(3, 10, 0.4, 0.6, rng(), record=[1]).n.tolist() == [1]
+    with pytest.raises(ValueError, match=r"^record must be strictly increasing$"):
+        running_llr_paths(3, 10, 0.4, 0.6, rng(), record=[1, 1])
+    with pytest.raises(ValueError, match=r"^record must be whole numbers"):
+        running_llr_paths(3, 10, 0.4, 0.6, rng(), record=[1.5])
+    with pytest.raises(ValueError, match=r"^record must be None \(log-spaced\), a step \(int\)"):
+        running_llr_paths(3, 10, 0.4, 0.6, rng(), record=[[1, 2]])
 
 
 # --------------------------------------------------------- running_llr_paths
