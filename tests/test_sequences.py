@@ -195,3 +195,42 @@ def test_llr_keeps_its_sign_for_a_million_flips_of_nearly_equal_coins():
 def test_counts_beyond_exact_integers_are_refused_without_warnings(huge):
     with pytest.raises(ValueError, match="at most 2\\*\\*53"):
         sequence_log_prob(0, huge, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("x", "mean", "sd", "message"),
+    [
+        ([0, np.inf], 0.0, 1.0, "x must be finite whole numbers, got an infinite value"),
+        ([0, 0.5], 0.0, 1.0, "x must be whole numbers, got a fractional value"),
+        (0, -np.inf, 1.0, "mean must be finite, got an infinite value"),
+        (0, 0.0, 0.0, "sd must be finite and positive"),
+        (0, 0.0, np.inf, "sd must be finite and positive"),
+        (0, 0.0, np.nan, "sd contains NaN"),
+        (
+            [0, 1],
+            [0.0, 1.0, 2.0],
+            [[1.0], [2.0]],
+            "x, mean and sd have shapes (2,), (3,) and (2, 1), which do not broadcast",
+        ),
+    ],
+)
+def test_discretised_normal_refuses_bad_input_and_says_why(x, mean, sd, message):
+    from klbook import discretised_normal_logpmf
+
+    with pytest.raises(ValueError) as info:
+        discretised_normal_logpmf(x, mean, sd)
+    assert str(info.value) == message
+
+
+def test_discretised_normal_far_beyond_the_float_range_is_minus_inf_without_warnings():
+    import warnings
+
+    from klbook import discretised_normal_logpmf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a Gaussian of width 1e-300: the interval round 10 has mass exp(-5e601)
+        assert discretised_normal_logpmf(10, 0.0, 1e-300) == -math.inf
+        assert discretised_normal_logpmf(-10, 0.0, 1e-300) == -math.inf
+        # ... and the interval round its mean has all of it
+        assert discretised_normal_logpmf(0, 0.0, 1e-300) == 0.0

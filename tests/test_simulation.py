@@ -667,3 +667,28 @@ def test_paths_from_a_third_coin_refuse_only_sequences_both_coins_rule_out(truth
             else:
                 paths = running_llr_paths(*args, truth=truth)
                 assert not np.isnan(paths.llr).any()
+
+
+def test_paths_limit_on_recorded_values_is_inclusive(monkeypatch):
+    import klbook.simulation as simulation
+
+    monkeypatch.setattr(simulation, "MAX_RECORDED_VALUES", 12)
+    assert running_llr_paths(4, 9, 0.4, 0.6, rng(), record=3).llr.shape == (4, 3)  # 12 values
+    with pytest.raises(ValueError) as info:
+        running_llr_paths(13, 1, 0.4, 0.6, rng())
+    assert str(info.value) == (
+        "n_paths × checkpoints = 13 × 1 exceeds the limit of 12 recorded values; "
+        "record fewer checkpoints (a larger step)"
+    )
+
+
+def test_paths_check_everything_before_drawing():
+    g = rng(4)
+    for kwargs in ({"base": 1}, {"truth": 1.5}, {"record": [0, 5]}):
+        with pytest.raises(ValueError):
+            running_llr_paths(3, 10, 0.4, 0.6, g, **kwargs)
+    assert g.random() == rng(4).random()  # the generator never moved
+    with pytest.raises(ValueError, match=r"^truth must hold probabilities in \[0, 1\]"):
+        running_llr_paths(3, 10, 0.4, 0.6, g, truth=1.5)
+    with pytest.raises(ValueError, match=r"^truth must be a single probability"):
+        running_llr_paths(3, 10, 0.4, 0.6, g, truth=[0.5, 0.5])
