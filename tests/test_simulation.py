@@ -29,6 +29,9 @@ from klbook import (
 )
 
 inner_probability = st.floats(1e-6, 1 - 1e-6, allow_nan=False)
+RNG_MESSAGE = (
+    r"^rng must be a numpy\.random\.Generator, e\.g\. numpy\.random\.default_rng\(seed\); got "
+)
 flip_lists = st.lists(st.integers(0, 1), min_size=1, max_size=60)
 
 
@@ -89,9 +92,21 @@ def test_flips_are_reproducible_and_seed_dependent():
         ((10, -0.1, rng()), {}, "p must hold probabilities"),
         ((10, math.nan, rng()), {}, "p contains NaN"),
         ((10, [0.2, 0.3], rng()), {}, "p must be a single probability"),
-        ((10, 0.5, 42), {}, "rng must be a numpy.random.Generator"),
-        ((10, 0.5, None), {}, "rng must be a numpy.random.Generator"),
-        ((10, 0.5, np.random.RandomState(0)), {}, "rng must be a numpy.random.Generator"),
+        (
+            (10, 0.5, 42),
+            {},
+            RNG_MESSAGE + "int$",
+        ),
+        (
+            (10, 0.5, None),
+            {},
+            RNG_MESSAGE + "NoneType$",
+        ),
+        (
+            (10, 0.5, np.random.RandomState(0)),
+            {},
+            RNG_MESSAGE + "RandomState$",
+        ),
         ((10, 0.5, rng()), {"size": -2}, "size must be at least 0"),
         ((10, 0.5, rng()), {"size": 2.5}, "size must be None, an integer or a tuple"),
         ((10, 0.5, rng()), {"size": (2, "a")}, "size must be an integer"),
@@ -243,7 +258,7 @@ def test_running_llr_infinities_and_undefined():
         ([0, -1], 0.5, 0.5, "non-negative"),
         ([0, 0.5], 0.5, 0.5, "whole numbers"),
         ([0, math.nan], 0.5, 0.5, "flips contains NaN"),
-        (1, 0.5, 0.5, "at least one dimension"),
+        (1, 0.5, 0.5, r"^flips must be a sequence \(at least one dimension\), got a scalar$"),
         ([0, 1], 1.2, 0.5, "p must hold probabilities"),
         ([0, 1], 0.5, -0.5, "q must hold probabilities"),
         ([0, 1], 0.5, [0.5, 0.5], "q must be a single probability"),
