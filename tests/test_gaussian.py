@@ -450,8 +450,10 @@ def test_mixture_is_frozen_and_stores_floats():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"weights": (0.5, 0.6), "means": (0, 1), "sigmas": (1, 1)}, "does not sum to one"),
-        ({"weights": (1.5, -0.5), "means": (0, 1), "sigmas": (1, 1)}, "negative"),
+        ({"weights": (0.5, 0.6), "means": (0, 1), "sigmas": (1, 1)}, "^weights does not sum"),
+        ({"weights": (1.5, -0.5), "means": (0, 1), "sigmas": (1, 1)}, "^weights has a negative"),
+        ({"weights": (0.5, math.nan), "means": (0, 1), "sigmas": (1, 1)}, "^weights contains NaN"),
+        ({"weights": ("a", "b"), "means": (0, 1), "sigmas": (1, 1)}, "^weights must be an array"),
         ({"weights": (0.5, 0.5), "means": (0, math.nan), "sigmas": (1, 1)}, "means contains NaN"),
         ({"weights": (0.5, 0.5), "means": (0, 1), "sigmas": (1, 0)}, "sigmas must be a positive"),
         ({"weights": (0.5, 0.5), "means": (0, 1, 2), "sigmas": (1, 1)}, "same length"),
