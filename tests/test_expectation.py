@@ -228,11 +228,12 @@ def test_cumulative_mean_last_entry_is_the_mean(x):
 @pytest.mark.parametrize(
     ("values", "kw", "match"),
     [
-        (3.0, {}, "at least one dimension"),
-        ([], {}, "empty"),
-        ([1.0, np.inf], {}, "infinite"),
-        ([1.0, np.nan], {}, "NaN"),
-        ([1.0, 2.0], {"axis": 1}, "out of range"),
+        (3.0, {}, r"^values must have at least one dimension, got a scalar$"),
+        ([], {}, r"^values is empty along axis -1$"),
+        ([1.0, np.inf], {}, r"^values contains an infinite value$"),
+        ([1.0, np.nan], {}, r"^values contains NaN$"),
+        (["a"], {}, r"^values must be an array of real numbers"),
+        ([1.0, 2.0], {"axis": 1}, r"^axis 1 is out of range for values with 1 dimension\(s\)$"),
     ],
 )
 def test_cumulative_mean_rejects(values, kw, match):
@@ -432,10 +433,14 @@ def test_monte_carlo_mean_edge_cases_never_nan():
 @pytest.mark.parametrize(
     ("values", "match"),
     [
-        ([], "empty"),
-        ([[1.0, 2.0]], "one-dimensional"),
-        ([np.inf, -np.inf], "undefined"),
-        ([1.0, np.nan], "NaN"),
+        ([], r"^values is empty: a Monte Carlo estimate needs at least one sample$"),
+        ([[1.0, 2.0]], r"^values must be one-dimensional, got shape \(1, 2\)$"),
+        (
+            [np.inf, -np.inf],
+            r"^values has both \+inf and -inf: the mean is undefined \(inf - inf\)$",
+        ),
+        ([1.0, np.nan], "^values contains NaN$"),
+        (["a"], "^values must be an array of real numbers"),
     ],
 )
 def test_monte_carlo_mean_rejects(values, match):
@@ -640,3 +645,39 @@ def test_kl_monte_carlo_rejects_bad_distributions():
         kl_monte_carlo([0.5, 0.5], [1.5, -0.5], 10, rng)
     with pytest.raises(ValueError, match="same number of outcomes"):
         kl_monte_carlo([0.5, 0.5], P3, 10, rng)
+
+
+def test_cumulative_mean_keeps_the_plain_means_bit_for_bit_beside_a_rescued_overflow(no_warnings):
+    # Subnormal means before the sum overflows: scaled down by 2**-c they would lose bits,
+    # so only the entries that overflowed may come from the rescaled sums.
+    x = np.array([1e-310, 3e-310, BIG, BIG])
+    got = cumulative_mean(x)
+    plain = np.cumsum(x[:2]) / np.arange(1, 3)
+    assert got[:2].tobytes() == plain.tobytes()
+    np.testing.assert_allclose(got[2:], [BIG / 3, BIG / 2], rtol=1e-15, atol=0)
+
+
+def test_cumulative_mean_of_extreme_values_stays_within_them(no_warnings):
+    for value in (FMAX, -FMAX):
+        got = cumulative_mean([value] * 7)
+        assert (got == value).all()
+    # each run (row) is held between its own running minimum and maximum
+    runs = np.array([[FMAX, FMAX, FMAX], [-FMAX, -FMAX, -FMAX]])
+    assert cumulative_mean(runs).tolist() == runs.tolist()
+    assert cumulative_mean(runs.T, axis=0).tolist() == runs.T.tolist()
+
+
+def test_monte_carlo_mean_of_values_whose_partial_sums_overflow_both_ways(no_warnings):
+    # NumPy sums 16 values in 8 interleaved partial sums (element i goes to sum i mod 8):
+    # here four of them are +inf and four -inf, and inf - inf is NaN; the estimate is
+    # rescued from that too
+    est = monte_carlo_mean([FMAX] * 4 + [-FMAX] * 4 + [FMAX] * 4 + [-FMAX] * 4)
+    assert est.estimate == 0.0 and est.n == 16
+    assert math.isfinite(est.std_error) and est.std_error > 0
+
+
+def test_monte_carlo_mean_of_infinite_samples_counts_them():
+    est = monte_carlo_mean([1.0, math.inf, 2.0])
+    assert (est.estimate, est.std_error, est.n) == (math.inf, math.inf, 3)
+    est = monte_carlo_mean([-math.inf])
+    assert (est.estimate, est.std_error, est.n) == (-math.inf, math.inf, 1)
