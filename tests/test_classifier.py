@@ -57,8 +57,13 @@ def test_blobs_are_deterministic_given_the_seed():
         ((-3, np.random.default_rng(0)), {}, "n_per_class"),
         ((2.5, np.random.default_rng(0)), {}, "n_per_class"),
         ((True, np.random.default_rng(0)), {}, "n_per_class"),
-        ((10, 0), {}, "Generator"),
-        ((10, np.random.RandomState(0)), {}, "Generator"),
+        (
+            (10, 0),
+            {},
+            r"^rng must be a numpy\.random\.Generator \(np\.random\.default_rng\(seed\)\), "
+            r"got int$",
+        ),
+        ((10, np.random.RandomState(0)), {}, "got RandomState$"),
         ((10, np.random.default_rng(0)), {"scale": 0.0}, "scale"),
         ((10, np.random.default_rng(0)), {"scale": -1.0}, "scale"),
         ((10, np.random.default_rng(0)), {"scale": np.inf}, "scale"),
@@ -196,20 +201,26 @@ Y0 = np.array([0, 1, 2, 1])
 @pytest.mark.parametrize(
     ("X", "y", "kwargs", "match"),
     [
-        (np.zeros(4), Y0, {}, "2-D"),
-        (np.zeros((0, 2)), np.zeros(0, dtype=int), {}, "2-D"),
-        ([[0.0, np.nan]] * 4, Y0, {}, "NaN"),
-        ([[0.0, np.inf]] * 4, Y0, {}, "finite"),
-        (X0, [0.0, 1.0, 2.0, 1.0], {}, "integer"),
-        (X0, [True, False, True, False], {}, "integer"),
-        (X0, [0, 1, 2], {}, "shape"),
-        (X0, [0, 1, -1, 1], {}, "labels"),
+        (
+            np.zeros(4),
+            Y0,
+            {},
+            r"^X must be a non-empty 2-D array \(points × features\), got \(4,\)$",
+        ),
+        (np.zeros((0, 2)), np.zeros(0, dtype=int), {}, r"^X must be a non-empty 2-D array"),
+        ([[0.0, np.nan]] * 4, Y0, {}, "^X contains NaN$"),
+        ([[0.0, np.inf]] * 4, Y0, {}, "^X must be finite$"),
+        (X0, [0.0, 1.0, 2.0, 1.0], {}, "^y must hold integer class labels, got dtype float64$"),
+        (X0, [True, False, True, False], {}, "^y must hold integer class labels, got dtype bool$"),
+        (X0, [0, 1, 2], {}, r"^y must have shape \(4,\) to match X, got \(3,\)$"),
+        (X0, [0, 1, -1, 1], {}, r"^y must hold labels 0, 1, 2, \.\.\.; got -1$"),
         (X0, Y0, {"n_classes": 2}, "n_classes"),
         (X0, Y0, {"n_classes": 0}, "n_classes"),
         (X0, Y0, {"n_classes": 3.0}, "n_classes"),
         (X0, Y0, {"lr": 0.0}, "lr"),
         (X0, Y0, {"lr": -0.1}, "lr"),
         (X0, Y0, {"lr": np.nan}, "lr"),
+        (X0, Y0, {"lr": np.inf}, "^lr must be a positive finite number, got inf$"),
         (X0, Y0, {"lr": "0.1"}, "lr"),
         (X0, Y0, {"epochs": 0}, "epochs"),
         (X0, Y0, {"epochs": 2.0}, "epochs"),
@@ -221,3 +232,32 @@ def test_training_rejects_bad_input(X, y, kwargs, match):
     options = {"lr": 0.1, "epochs": 3, **kwargs}
     with pytest.raises(ValueError, match=match):
         train_softmax_regression(X, y, **options)
+
+
+def test_blobs_are_the_centres_plus_the_generators_normal_draws():
+    centers = np.array([[0.0, 2.5], [-2.5, -1.5], [2.5, -1.5]])
+    X, y = make_blobs(5, np.random.default_rng(3), centers=centers, scale=0.5)
+    noise = np.random.default_rng(3).normal(scale=0.5, size=(3, 5, 2))
+    np.testing.assert_array_equal(X, (centers[:, None, :] + noise).reshape(-1, 2))
+    assert y.tolist() == [0] * 5 + [1] * 5 + [2] * 5 and y.dtype == np.int64
+
+
+def test_the_smallest_data_set_and_model_are_allowed():
+    X, y = make_blobs(1, np.random.default_rng(0))  # one point per class
+    assert X.shape == (3, 2) and y.tolist() == [0, 1, 2]
+    # one class: nothing to learn, and the loss is 0 from the start
+    model = train_softmax_regression(X[:1], y[:1], lr=0.5, epochs=2, n_classes=1)
+    assert model.weights.shape == (2, 1)
+    assert model.loss_history.tolist() == [0.0, 0.0, 0.0]
+    assert model.predict(X).tolist() == [0, 0, 0]
+
+
+def test_training_records_exactly_epochs_plus_one_losses(blobs):
+    X, y = blobs
+    for epochs in (1, 2, 5):
+        model = train_softmax_regression(X, y, lr=0.5, epochs=epochs)
+        assert model.loss_history.shape == (epochs + 1,)
+        # and the parameters are those after exactly `epochs` steps
+        again = train_softmax_regression(X, y, lr=0.5, epochs=epochs + 1)
+        assert not np.array_equal(model.weights, again.weights)
+        np.testing.assert_array_equal(model.loss_history, again.loss_history[:-1])
