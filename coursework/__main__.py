@@ -158,6 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.command != "grade":
+            raise
+        print(
+            f"interrupted: {args.out} holds every notebook finished so far; "
+            "run the same command with --resume to grade the rest",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

@@ -1,9 +1,9 @@
 """Grade submitted notebooks: run each in a sandbox, read its answers, mark them outside.
 
-``python -m coursework grade --out _build/grades.csv submissions/`` (``make grade``).
+``python -m coursework grade --out grades/grades.csv submissions/`` (``make grade``).
 
-Submissions live in one folder per student, ``<dir>/<student>/<chapter>.ipynb``
-(:func:`find_submissions`). For each, the grader
+Submissions live in one folder per student, ``<dir>/<student>/<chapter>.ipynb``,
+or in Canvas's flat download (:func:`scan_submissions`). For each, the grader
 
 1. reads the file once (its SHA-256 goes into the results) and finds, in the
    submitted code cells, the last cell that calls ``check("<label>", <expr>)``
@@ -566,10 +566,14 @@ class Submissions:
     canvas_ids: dict[str, str] = field(default_factory=dict)
     #: One line per notebook that is not graded, and why.
     warnings: list[str] = field(default_factory=list)
+    #: Notebooks of chapters known but not graded in this run (not warned about).
+    other_chapters: int = 0
 
 
 def scan_submissions(
-    directory: str | os.PathLike[str], chapter_names: Sequence[str]
+    directory: str | os.PathLike[str],
+    chapter_names: Sequence[str],
+    other_chapters: Sequence[str] = (),
 ) -> Submissions:
     """Find each student's notebook for each chapter, and report every other notebook.
 
@@ -603,6 +607,9 @@ def scan_submissions(
         The submissions folder.
     chapter_names : sequence of str
         File names of the chapters, such as ``"01_log_likelihood_ratio.ipynb"``.
+    other_chapters : sequence of str, optional
+        File names of the book's other chapters, not graded now: their
+        notebooks are counted in ``other_chapters``, not warned about.
 
     Raises
     ------
@@ -610,6 +617,7 @@ def scan_submissions(
         If ``directory`` is not a folder.
     """
     base = Path(directory)
+    others = [name for name in other_chapters if name not in chapter_names]
     if not base.is_dir():
         raise ValueError(f"directory: {base} is not a folder of submissions")
     found = Submissions()
@@ -624,6 +632,9 @@ def scan_submissions(
         if canvas_id:
             ids.setdefault(student, set()).add(canvas_id)
         if match is None:
+            if others and chapter_of(path.name, others) is not None:
+                found.other_chapters += 1
+                return
             found.warnings.append(
                 f"{where}: matches no chapter ({', '.join(chapter_names)}); not graded"
             )
@@ -829,9 +840,12 @@ def grade(
         if labels:
             expected.append((path.name, tuple(labels)))
     base = Path(submissions)
-    found = scan_submissions(base, [name for name, _ in expected])
+    book = {p.name for chapter in chapters for p in Path(chapter).parent.glob("*.ipynb")}
+    found = scan_submissions(base, [name for name, _ in expected], sorted(book))
     for warning in found.warnings:
         say(f"warning: {warning}")
+    if found.other_chapters:
+        say(f"skipped {found.other_chapters} notebooks of chapters not graded in this run")
     own = grader is None
     if grader is None:
         grader = Grader(sandbox=sandbox, timeout=timeout, probe_timeout=probe_timeout)

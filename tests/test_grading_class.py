@@ -124,6 +124,10 @@ def test_scan_reads_folders_and_a_canvas_download_and_reports_every_other_notebo
         assert name in reported, name
     assert len(found.warnings) == 4, found.warnings
     assert ".ipynb_checkpoints" not in reported
+    # Grading one chapter: the other chapter's notebooks are counted, not warned about.
+    only_a = grading.scan_submissions(tmp_path, [a], other_chapters=NAMES)
+    assert only_a.other_chapters == 2  # bob's and doejo's b
+    assert len(only_a.warnings) == 4
 
 
 def test_the_chapters_option_takes_lists_and_never_swallows_the_submissions(
@@ -146,6 +150,7 @@ def test_the_chapters_option_takes_lists_and_never_swallows_the_submissions(
     assert coursework_main([*args, str(subs)]) == 0
     graded = {row["chapter"] for row in csv.DictReader(out.open())}
     assert graded == {first.stem, second.stem}
+    assert coursework_main([*args, "--jobs", "0", str(subs)]) == 2
     # The old spelling, chapters then the folder with spaces, is refused, not misread.
     with pytest.raises(SystemExit):
         coursework_main(["grade", "--chapters", str(first), str(second), str(subs)])
