@@ -681,3 +681,27 @@ def test_monte_carlo_mean_of_infinite_samples_counts_them():
     assert (est.estimate, est.std_error, est.n) == (math.inf, math.inf, 3)
     est = monte_carlo_mean([-math.inf])
     assert (est.estimate, est.std_error, est.n) == (-math.inf, math.inf, 1)
+
+
+def test_expected_value_decides_inf_minus_inf_per_distribution():
+    # +inf in one row, -inf in the other: each row's expectation is defined
+    got = expected_value([[np.inf, 0.0], [-np.inf, 0.0]], [[0.5, 0.5], [0.5, 0.5]])
+    assert got.tolist() == [math.inf, -math.inf]
+    with pytest.raises(ValueError) as info:
+        expected_value([np.inf, -np.inf], [0.5, 0.5])
+    assert str(info.value) == (
+        "the expectation is undefined: values has both +inf and -inf at outcomes "
+        "of positive probability (inf - inf)"
+    )
+
+
+def test_expected_value_overflows_to_inf_without_a_warning(no_warnings):
+    # weights a hair over one (within the tolerance) times the largest float: the sum of
+    # finite terms exceeds the float range, as the docstring says
+    assert expected_value([FMAX, FMAX], [0.5 + 4e-9, 0.5 + 4e-9]) == math.inf
+    assert expected_value([-FMAX, -FMAX], [0.5 + 4e-9, 0.5 + 4e-9]) == -math.inf
+
+
+def test_monte_carlo_mean_of_one_sample():
+    est = monte_carlo_mean([2.5])
+    assert (est.estimate, est.std_error, est.n) == (2.5, math.inf, 1)

@@ -675,3 +675,44 @@ def test_chapter5_checks_catch_the_typical_mistakes():
             assert hint in message, (label, wrong)
     swapped = lambda mp, sp, mq, sq: gaussian_kl(mq, sq, mp, sp)  # noqa: E731
     assert CHECKS["ex-ch5-kl-function"].judge(swapped)[0] == "incorrect"
+
+
+def test_reverse_fit_starts_from_the_targets_highest_point_by_default():
+    # the heavier mode is on the right: started there (the grid point where P is
+    # largest), reverse KL settles on it, not on the nearer-to-the-edge left mode
+    mix = GaussianMixture((0.3, 0.7), (-2.0, 2.5), (0.6, 0.8))
+    x = np.linspace(-10, 10, 2001)
+    fit = fit_gaussian_kl(mix.logpdf, x, "reverse")
+    assert fit.mu == pytest.approx(2.5, abs=0.02) and fit.sigma == pytest.approx(0.8, abs=0.02)
+
+
+def test_fit_refuses_a_target_that_does_not_integrate_to_one_and_warns_of_nothing():
+    import warnings
+
+    x = np.linspace(-10, 10, 201)
+    lp = scipy.stats.norm.logpdf(x)
+    for mass in (0.5, 1.5, 1 - 2e-3):
+        with pytest.raises(ValueError) as info:
+            fit_gaussian_kl(lp + math.log(mass), x)
+        assert str(info.value) == (
+            f"the target integrates to {mass:.6g} on x, not 1: widen or refine the grid"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an unknown optimiser option would warn
+        fit = fit_gaussian_kl(lp, x, "reverse", x0=(0.5, 2.0))
+    assert fit.mu == pytest.approx(0.0, abs=1e-6) and fit.sigma == pytest.approx(1.0, abs=1e-6)
+
+
+def test_the_grid_needs_two_strictly_increasing_points():
+    from klbook.gaussian import _grid
+
+    assert _grid([0.0, 1.0]).tolist() == [0.0, 1.0]
+    for bad, message in (
+        ([0.0], "x must be a one-dimensional grid of at least 2 points, got (1,)"),
+        ([[0.0, 1.0]], "x must be a one-dimensional grid of at least 2 points, got (1, 2)"),
+        ([0.0, 1.0, 1.0, 2.0], "x must be strictly increasing"),
+        ([0.0, np.inf], "x must be finite, got an infinite value"),
+    ):
+        with pytest.raises(ValueError) as info:
+            _grid(bad)
+        assert str(info.value) == message

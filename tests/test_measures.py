@@ -645,3 +645,13 @@ def test_rows_minimum_is_the_fused_paths_quick_check(block, expected):
     from klbook._validation import rows_minimum
 
     assert rows_minimum(np.array(block), 1e-8) == expected
+
+
+def test_binary_kl_against_a_model_below_the_overflow_threshold():
+    # q below 1e-300: p/q would overflow, so the log ratio is log p - log q
+    for p, q in [(0.5, 1e-310), (1e-320, 1e-310), (1 - 2**-53, 1e-310), (0.25, 5e-324)]:
+        assert binary_kl(p, q) == pytest.approx(exact.binary_kl(p, q), rel=1e-14, abs=0)
+        # the same coin with heads and tails swapped
+        assert binary_kl(1 - p, 1 - q) == pytest.approx(
+            exact.binary_kl(1 - p, 1 - q), rel=1e-14, abs=0
+        )
