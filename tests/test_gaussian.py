@@ -716,3 +716,24 @@ def test_the_grid_needs_two_strictly_increasing_points():
         with pytest.raises(ValueError) as info:
             _grid(bad)
         assert str(info.value) == message
+
+
+def test_tail_check_looks_at_the_larger_end_times_the_grids_length():
+    from klbook.gaussian import _check_tails
+
+    x = np.array([0.0, 1.0, 2.0, 10.0])  # length 10; the inner points differ from the ends
+    # the left end is the larger: 0.2 · 10 = 2 nats
+    with pytest.raises(ValueError) as info:
+        _check_tails(np.array([-0.2, 5.0, 5.0, 0.1]), x, 1.0)
+    assert str(info.value) == (
+        "x: the integrand p log(p/q) is -0.2 at x = 0, not negligible at the ends of the "
+        "grid (times the grid's length, 2 nats > tail_tol = 1): widen the grid"
+    )
+    # the right end is the larger; a tie goes to the left end
+    with pytest.raises(ValueError, match=r"is 0\.3 at x = 10, .* length, 3 nats > tail_tol"):
+        _check_tails(np.array([0.1, 5.0, 5.0, 0.3]), x, 1.0)
+    with pytest.raises(ValueError, match=r"is 0\.3 at x = 0, "):
+        _check_tails(np.array([0.3, 5.0, 5.0, -0.3]), x, 1.0)
+    # within the tolerance, the boundary included: nothing to say
+    _check_tails(np.array([0.1, 5.0, 5.0, 0.1]), x, 1.0)
+    _check_tails(np.array([0.25, 5.0, 5.0, 0.0]), x, 2.5)
