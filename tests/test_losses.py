@@ -791,3 +791,19 @@ def test_binary_loss_refuses_ragged_targets_naming_them():
 
     with pytest.raises(ValueError, match=r"^targets must be an array of numbers in \[0, 1\] \("):
         binary_cross_entropy_with_logits([0.0, 0.0], [[1.0], [0.0, 1.0]])
+
+
+def test_wide_rows_keep_their_log_normaliser():
+    # Rows whose loss overflows in the first pass are redone at half scale. With a tiny
+    # smoothing ε the loss of a top class is log 2 + ε · (mean gap), about 6.7e7 here:
+    # finite, and the normaliser log 2 shows in its eighth digit.
+    wide = np.array([[1e308, 1e308, -1e308], [1e308, -1e308, 1e308]])
+    for eps in (1e-300, 1e-290, 0.5):
+        got = cross_entropy_loss(wide, [0, 2], label_smoothing=eps, reduction="none")
+        for row, label, loss in zip(wide, [0, 2], got, strict=True):
+            weights = [Fraction(eps) / 3] * 3
+            weights[label] += 1 - Fraction(eps)
+            assert_matches_exact([loss], [exact_loss(row.tolist(), weights)])
+    assert cross_entropy_loss(wide[:1], [0], label_smoothing=1e-300) == pytest.approx(
+        math.log(2) + 1e-300 * 1e308 * 2 / 3, rel=1e-13, abs=0
+    )
