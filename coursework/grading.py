@@ -931,9 +931,18 @@ def _run_tasks(
 
     def work(task: _Task) -> tuple[_Task, str, list[tuple[str, Status, str]], float]:
         start = time.monotonic()
-        data = task.path.read_bytes()  # the bytes graded are the bytes hashed
+        try:
+            data = task.path.read_bytes()  # the bytes graded are the bytes hashed
+        except OSError as exc:
+            why = f"the file could not be read ({type(exc).__name__}: {exc})"
+            return task, "", [(lb, "error", why) for lb in task.labels], start
         digest = hashlib.sha256(data).hexdigest()
-        return task, digest, grader.grade_bytes(data, task.name, task.labels), start
+        try:
+            verdicts = grader.grade_bytes(data, task.name, task.labels)
+        except Exception as exc:  # a fault of the grader's: this notebook only, say so
+            why = f"the grader failed on this notebook ({type(exc).__name__}: {exc})"[:300]
+            verdicts = [(lb, "error", why) for lb in task.labels]
+        return task, digest, verdicts, start
 
     started = time.monotonic()
     total = len(tasks)

@@ -395,7 +395,10 @@ class ResultFiles:
         found: dict[tuple[str, str, str], list[ExerciseGrade]] = {}
         for g in self.previous:
             if g.sha256 and g.sandbox == sandbox:
-                found.setdefault((g.student, g.chapter, g.sha256), []).append(g)
+                rows = found.setdefault((g.student, g.chapter, g.sha256), [])
+                if any(r.exercise == g.exercise for r in rows):
+                    rows.clear()  # the same notebook graded again later in the file: keep that
+                rows.append(g)
         return found
 
     def record(self, rows: Sequence[ExerciseGrade]) -> None:

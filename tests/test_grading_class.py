@@ -245,6 +245,21 @@ def test_resume_reuses_only_unchanged_notebooks_and_keeps_what_it_drops(tmp_path
     assert results.read_grades(out) == [old[0], bob_again, old[2]]
 
 
+def test_resume_takes_a_notebook_s_latest_rows(tmp_path: Path) -> None:
+    """A file resumed twice may hold a notebook twice (its chapter gained an exercise
+    between the runs): the later, complete rows are the ones offered."""
+    out = tmp_path / "grades.csv"
+    first = [_grade("al", "01_a", "ex-1", "incorrect", sha256="aa", sandbox="s")]
+    again = [
+        _grade("al", "01_a", "ex-1", "correct", sha256="aa", sandbox="s"),
+        _grade("al", "01_a", "ex-2", "correct", sha256="aa", sandbox="s"),
+    ]
+    text = results.csv_text(results.CSV_COLUMNS, (g.as_row() for g in first + again))
+    results.write_csv(out, text)
+    with results.ResultFiles(out, resume=True) as files:
+        assert files.reusable("s") == {("al", "01_a", "aa"): again}
+
+
 def test_resume_refuses_a_file_of_another_format(tmp_path: Path) -> None:
     out = tmp_path / "grades.csv"
     out.write_text("student,chapter,exercise,status,detail,sha256,sandbox\n")
