@@ -737,3 +737,35 @@ def test_tail_check_looks_at_the_larger_end_times_the_grids_length():
     # within the tolerance, the boundary included: nothing to say
     _check_tails(np.array([0.1, 5.0, 5.0, 0.1]), x, 1.0)
     _check_tails(np.array([0.25, 5.0, 5.0, 0.0]), x, 2.5)
+
+
+def test_full_covariance_symmetry_is_checked_to_1e12_of_the_largest_entry():
+    from klbook.gaussian import gaussian_kl_full
+
+    eye = np.eye(2)
+    # asymmetric by 1e-9 next to an entry 1e-3 (a relative check would let it pass), and
+    # by 1e-10 next to zero (NumPy's default absolute 1e-8 would let it pass)
+    for cov in ([[1.0, 1e-3 + 1e-9], [1e-3, 1.0]], [[1.0, 1e-10], [0.0, 1.0]]):
+        with pytest.raises(ValueError) as info:
+            gaussian_kl_full([0.0, 0.0], cov, [0.0, 0.0], eye)
+        assert (
+            str(info.value) == "cov_p must be symmetric: a covariance matrix equals its transpose"
+        )
+    # within 1e-12 of the largest entry: symmetric enough
+    assert gaussian_kl_full([0.0, 0.0], [[2.0, 1e-13], [0.0, 2.0]], [0.0, 0.0], eye) > 0
+    with pytest.raises(ValueError) as info:
+        gaussian_kl_full([0.0, 0.0], eye, [0.0, 0.0], [[1.0, 0.0], [0.0, 0.0]])
+    assert str(info.value) == (
+        "cov_q must be positive definite (a Cholesky factorisation failed): "
+        "every direction needs a positive variance"
+    )
+
+
+def test_full_covariance_kl_overflows_to_inf_without_a_warning():
+    import warnings
+
+    from klbook.gaussian import gaussian_kl_full
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gaussian_kl_full([1e200, 0.0], np.eye(2), [0.0, 0.0], np.eye(2)) == math.inf
