@@ -261,3 +261,21 @@ def test_training_records_exactly_epochs_plus_one_losses(blobs):
         again = train_softmax_regression(X, y, lr=0.5, epochs=epochs + 1)
         assert not np.array_equal(model.weights, again.weights)
         np.testing.assert_array_equal(model.loss_history, again.loss_history[:-1])
+
+
+def test_blob_expected_loss_defaults_and_messages():
+    from klbook.classifier import blob_bayes_classifier, blob_expected_loss
+
+    bayes = blob_bayes_classifier()
+    # the defaults are the book's blobs (σ = 0.8) on a 601-point grid, to the last bit
+    assert blob_expected_loss(bayes) == blob_expected_loss(bayes, scale=0.8, points=601)
+    assert blob_expected_loss(bayes) != blob_expected_loss(bayes, scale=0.8, points=603)
+    with pytest.raises(ValueError) as info:
+        blob_expected_loss("model")  # type: ignore[arg-type]
+    assert str(info.value) == "model must be a SoftmaxRegression (weights, bias), got str"
+    three_d = SoftmaxRegression(np.zeros((3, 3)), np.zeros(3), np.zeros(1))
+    with pytest.raises(ValueError) as info:
+        blob_expected_loss(three_d)
+    assert str(info.value) == (
+        "model has weights of shape (3, 3), but these blobs need (2, 3) (dimensions, classes)"
+    )

@@ -234,3 +234,38 @@ def test_discretised_normal_far_beyond_the_float_range_is_minus_inf_without_warn
         assert discretised_normal_logpmf(-10, 0.0, 1e-300) == -math.inf
         # ... and the interval round its mean has all of it
         assert discretised_normal_logpmf(0, 0.0, 1e-300) == 0.0
+
+
+def test_llr_of_float32_coins_is_computed_in_float64():
+    # the float32 numbers are exact in float64; the ratio must not be rounded to float32
+    p32, q32 = np.float32(0.3), np.float32(0.3001)
+    want = log_likelihood_ratio(300, 1000, float(p32), float(q32))
+    assert log_likelihood_ratio(300, 1000, p32, q32) == want
+    assert want == pytest.approx(_exact_llr(300, 1000, float(p32), float(q32)), rel=1e-9, abs=0)
+
+
+def test_llr_batches_mixing_certain_and_uncertain_coins_without_warnings():
+    import warnings
+
+    k = np.array([0, 3, 10, 0])
+    p = np.array([0.0, 0.5, 1.0, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = log_likelihood_ratio(k, 10, p, 0.5)
+    np.testing.assert_allclose(
+        got, [10 * math.log(2), 0.0, 10 * math.log(2), 10 * math.log(0.7 / 0.5)], rtol=1e-15, atol=0
+    )
+
+
+def test_llr_against_a_coin_below_the_overflow_threshold():
+    # q = 1e-310: p/q overflows, so the ratio is log p - log q, finite and exact
+    got = log_likelihood_ratio(3, 10, 0.5, 1e-310)
+    assert math.isfinite(got)
+    assert got == pytest.approx(_exact_llr(3, 10, 0.5, 1e-310), rel=1e-14, abs=0)
+
+
+def test_llr_names_a_bad_p():
+    with pytest.raises(ValueError, match=r"^p must hold probabilities in \[0, 1\]"):
+        log_likelihood_ratio(1, 3, 1.5, 0.5)
+    with pytest.raises(ValueError, match=r"^k, n and p have shapes \(2,\), \(2,\) and \(3,\)"):
+        log_likelihood_ratio([1, 2], [3, 4], [0.5, 0.5, 0.5], 0.5)
