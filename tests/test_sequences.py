@@ -238,10 +238,14 @@ def test_discretised_normal_far_beyond_the_float_range_is_minus_inf_without_warn
 
 def test_llr_of_float32_coins_is_computed_in_float64():
     # the float32 numbers are exact in float64; the ratio must not be rounded to float32
-    p32, q32 = np.float32(0.3), np.float32(0.3001)
-    want = log_likelihood_ratio(300, 1000, float(p32), float(q32))
-    assert log_likelihood_ratio(300, 1000, p32, q32) == want
-    assert want == pytest.approx(_exact_llr(300, 1000, float(p32), float(q32)), rel=1e-9, abs=0)
+    # (1 - p and 1 - q rounded to float32 would be off by up to 3e-8, relatively)
+    for p, q in [(0.3, 0.3001), (0.1, 0.9), (0.9, 0.1), (0.1, 0.1001)]:
+        p32, q32 = np.float32(p), np.float32(q)
+        want = log_likelihood_ratio(300, 1000, float(p32), float(q32))
+        for pp, qq in [(p32, q32), (p32, float(q32)), (float(p32), q32)]:
+            assert log_likelihood_ratio(300, 1000, pp, qq) == want
+        exact_value = _exact_llr(300, 1000, float(p32), float(q32))
+        assert want == pytest.approx(exact_value, rel=1e-9, abs=0)
 
 
 def test_llr_batches_mixing_certain_and_uncertain_coins_without_warnings():
