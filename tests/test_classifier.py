@@ -279,3 +279,10 @@ def test_blob_expected_loss_defaults_and_messages():
     assert str(info.value) == (
         "model has weights of shape (3, 3), but these blobs need (2, 3) (dimensions, classes)"
     )
+
+
+def test_blob_bayes_limits_defaults_are_the_books_blobs():
+    from klbook.classifier import blob_bayes_limits
+
+    assert blob_bayes_limits() == blob_bayes_limits(centers=DEFAULT_CENTERS, scale=0.8, points=601)
+    assert blob_bayes_limits() != blob_bayes_limits(scale=0.8, points=603)

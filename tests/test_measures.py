@@ -626,6 +626,9 @@ def test_fused_path_is_taken_only_where_it_applies():
     assert not measures._fusable(-1, p.tolist())
     assert not measures._fusable(-1, np.ma.masked_array(p))
     assert not measures._fusable(-1, p[:10])  # small: the general path is as fast
+    at_least = np.full((1, measures.FUSED_MIN_ENTRIES), 1.0 / measures.FUSED_MIN_ENTRIES)
+    assert measures._fusable(-1, at_least)  # the threshold itself is large enough
+    assert not measures._fusable(-1, at_least[:, 1:])
     assert not measures._fusable(np.int64(-1), p)  # axis checks stay with the general path
 
 

@@ -273,3 +273,13 @@ def test_llr_names_a_bad_p():
         log_likelihood_ratio(1, 3, 1.5, 0.5)
     with pytest.raises(ValueError, match=r"^k, n and p have shapes \(2,\), \(2,\) and \(3,\)"):
         log_likelihood_ratio([1, 2], [3, 4], [0.5, 0.5, 0.5], 0.5)
+
+
+def test_llr_messages_name_q_and_the_impossible_sequence():
+    with pytest.raises(ValueError, match=r"^k, n and q have shapes \(2,\), \(2,\) and \(3,\)"):
+        log_likelihood_ratio([1, 2], [3, 4], 0.5, [0.5, 0.5, 0.5])
+    with pytest.raises(ValueError) as info:
+        log_likelihood_ratio(3, 10, 0.0, 0.0)
+    assert str(info.value) == (
+        "the sequence has probability zero under both p and q, so their ratio is undefined"
+    )
