@@ -286,3 +286,13 @@ def test_blob_bayes_limits_defaults_are_the_books_blobs():
 
     assert blob_bayes_limits() == blob_bayes_limits(centers=DEFAULT_CENTERS, scale=0.8, points=601)
     assert blob_bayes_limits() != blob_bayes_limits(scale=0.8, points=603)
+
+
+def test_blob_bayes_limits_accept_the_coarsest_grid():
+    from klbook.classifier import blob_bayes_limits
+
+    coarse = blob_bayes_limits(points=101)
+    fine = blob_bayes_limits()
+    assert coarse.accuracy == pytest.approx(fine.accuracy, rel=1e-4, abs=0)
+    with pytest.raises(ValueError, match="points"):
+        blob_bayes_limits(points=100)

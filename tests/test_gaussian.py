@@ -769,3 +769,21 @@ def test_full_covariance_kl_overflows_to_inf_without_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert gaussian_kl_full([1e200, 0.0], np.eye(2), [0.0, 0.0], np.eye(2)) == math.inf
+
+
+def test_gaussian_kl_messages_name_every_argument():
+    with pytest.raises(ValueError) as info:
+        gaussian_kl([0.0, 1.0], 1.0, [0.0, 1.0, 2.0], 1.0)
+    assert str(info.value) == (
+        "the shapes do not broadcast: mu_p (2,), sigma_p (), mu_q (3,), sigma_q ()"
+    )
+    with pytest.raises(ValueError) as info:
+        gaussian_kl(0.0, [1.0, 2.0], 0.0, [1.0, 2.0, 3.0])
+    assert str(info.value) == (
+        "the shapes do not broadcast: mu_p (), sigma_p (2,), mu_q (), sigma_q (3,)"
+    )
+    with pytest.raises(ValueError) as info:
+        gaussian_kl([[0.0, 1.0]], 1.0, 0.0, 1.0, axis=1.0)
+    assert str(info.value) == (
+        "axis must be None, an integer or a tuple of integers, got 1.0 (float)"
+    )
