@@ -20,7 +20,10 @@ read-only. Each notebook then gets its own :class:`Kernel`:
   processes.
 - The sandbox has its own session and process group; ``--die-with-parent``
   and the PID namespace make every process it started die with it (the
-  grader kills the whole group after each notebook).
+  grader kills the whole group after each notebook). A watchdog process
+  inside (see ``_LAUNCHER``) kills the sandbox when the grader's end of a
+  pipe closes, so the kernel also dies with a grader killed by SIGKILL in
+  the instant before bwrap's ``--die-with-parent`` takes hold.
 
 The grader talks to the kernel over Unix sockets only, reads replies on the
 shell channel only (never the student's output streams), and with a message
@@ -176,6 +179,8 @@ def _namespaces(as_root: bool) -> list[str]:
             "CAP_SETUID",
             "--cap-add",
             "CAP_SETGID",
+            "--cap-add",
+            "CAP_KILL",  # for the launcher's watchdog, which stays root; the kernel drops it
             *common,
         ]
     return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", *common]
@@ -203,10 +208,29 @@ def sandbox_problem() -> str | None:
     return None
 
 
-#: Runs first inside the sandbox: limits, then (as root) a fresh user id, then the kernel.
+#: Runs first inside the sandbox: a watchdog, limits, then (as root) a fresh user id, then
+#: the kernel. The watchdog is a process of its own that waits on a pipe whose only writing
+#: end the grader holds: when that end closes (the grader closed the kernel, or the grader
+#: died, even by SIGKILL and even before bwrap's --die-with-parent took hold) it kills
+#: everything in the sandbox (its PID namespace) or, without a sandbox, the kernel's group.
+#: Forked before the kernel drops to its own user id, it is out of the student's reach
+#: when the grader runs as root.
 _LAUNCHER = """\
-import ctypes, os, resource, sys
+import ctypes, os, resource, signal, sys
 limits, uid = {limits!r}, int(sys.argv[1])
+watch, sandboxed = int(sys.argv[3]), sys.argv[4] == "1"
+if os.fork() == 0:
+    try:
+        while os.read(watch, 64):
+            pass
+    except OSError:
+        pass
+    if sandboxed:
+        os.kill(-1, signal.SIGKILL)
+    else:
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    os._exit(0)
+os.close(watch)
 for name, value in limits:
     soft = hard = value
     if name == "RLIMIT_CPU":
@@ -338,6 +362,7 @@ class Kernel:
         self.client: BlockingKernelClient | None = None
         self._stderr: list[bytes] = []
         self._memfds: list[int] = []
+        self._watch: int | None = None  # our end of the watchdog's pipe (see _LAUNCHER)
         try:
             self._start(notebook, name, startup_timeout)
         except BaseException:
@@ -385,6 +410,7 @@ class Kernel:
         if env.sandbox:
             rlimits.append(("RLIMIT_NPROC", limits.processes))
         launcher = _LAUNCHER.format(limits=rlimits)
+        watch, self._watch = os.pipe()  # the kernel's watchdog reads; only we hold the writer
         python = str(env.python)
         venv_bin = str(env.venv / "bin")
         if env.sandbox:
@@ -425,6 +451,7 @@ class Kernel:
             for var, value in kernel_env.items():
                 cmd += ["--setenv", var, value]
             cmd += ["--", python, "-c", launcher, str(uid), f"{SOCKETS}/kernel.json"]
+            cmd += [str(watch), "1"]
             popen_env: Mapping[str, str] = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             cwd = str(self.folder)
         else:
@@ -445,19 +472,22 @@ class Kernel:
             ):
                 kernel_env[var] = str(home_dir / ".jupyter" / var.lower())
             fds = []
-            cmd = [python, "-c", launcher, "-1", str(connection)]
+            cmd = [python, "-c", launcher, "-1", str(connection), str(watch), "0"]
             popen_env = kernel_env
             cwd = str(home_dir)
-        self.process = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=dict(popen_env),
-            cwd=cwd,
-            pass_fds=fds,
-            start_new_session=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=dict(popen_env),
+                cwd=cwd,
+                pass_fds=[*fds, watch],
+                start_new_session=True,
+            )
+        finally:
+            os.close(watch)
         threading.Thread(
             target=_stderr_keeper, args=(self.process.stderr, self._stderr), daemon=True
         ).start()
@@ -569,6 +599,10 @@ class Kernel:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._memfds = []
+        if self._watch is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._watch)
+            self._watch = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> Kernel:

@@ -364,12 +364,14 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     )
     # One at a time, killed as soon as the first notebook's rows are on disk, then resumed.
     serial = folder / "serial" / "grades.csv"
+    scratch = folder / "tmp-killed"  # the killed grader's temporary folder: its kernels' paths
+    scratch.mkdir()
     killed = subprocess.Popen(
         klass.command(serial, "--jobs", "1"),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     deadline = time.monotonic() + 300
     on_disk = ""
@@ -381,6 +383,8 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         time.sleep(0.02)
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait(timeout=60)
+    time.sleep(1)
+    orphans = _processes_under(scratch)
     left = sorted(p.name for p in serial.parent.iterdir())
     at_kill = serial.read_text()
     resumed = subprocess.run(
@@ -398,10 +402,25 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "serial": serial,
         "killed": killed,
         "left_at_kill": left,
+        "orphans": orphans,
         "at_kill": at_kill,
         "resumed": resumed,
         "before": before,
     }
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Command lines of the processes that name ``folder`` (a grader's kernels do)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(folder) in cmdline:
+                found.append(f"{entry.name}: {cmdline[:200]}")
+    return found
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -418,6 +437,9 @@ def test_the_killed_run_kept_what_it_finished(small_class: dict[str, Any]) -> No
     assert {r["sha256"] != "" for r in rows} == {True}
     # Only the long CSV: no gradebook from an unfinished run, no half-written file left.
     assert small_class["left_at_kill"] == ["grades.csv"]
+    # The kernel it was running died with it (killed as the next kernel starts, before
+    # bwrap's --die-with-parent may have taken hold: the sandbox's own watchdog sees to it).
+    assert small_class["orphans"] == []
 
 
 def test_resuming_gives_the_same_files_as_one_parallel_run(small_class: dict[str, Any]) -> None:

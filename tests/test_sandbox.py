@@ -525,4 +525,6 @@ def test_the_kernel_has_its_own_session_and_sees_only_its_namespace() -> None:
         text = reply["user_expressions"]["seen"]["data"]["text/plain"]
         parent, pid, listing = ast.literal_eval(text)
         assert parent == 1 and pid < 10
-        assert [p for p in listing if p.isdigit()] == sorted(["1", str(pid)])
+        # Its namespace holds bwrap's init (1), the launcher's watchdog and the kernel.
+        others = {p for p in listing if p.isdigit()} - {"1", str(pid)}
+        assert len(others) == 1, listing
