@@ -296,3 +296,22 @@ def test_blob_bayes_limits_accept_the_coarsest_grid():
     assert coarse.accuracy == pytest.approx(fine.accuracy, rel=1e-4, abs=0)
     with pytest.raises(ValueError, match="points"):
         blob_bayes_limits(points=100)
+
+
+def test_model_and_blob_messages_in_full():
+    model = SoftmaxRegression(np.zeros((2, 3)), np.zeros(3), np.zeros(1))
+    for X, message in (
+        (np.zeros((4, 3)), "X has 3 features but the model was trained on 2"),
+        ([[np.nan, 0.0]], "X contains NaN"),
+        (np.zeros(2), "X must be a non-empty 2-D array (points × features), got (2,)"),
+    ):
+        with pytest.raises(ValueError) as info:
+            model.logits(X)
+        assert str(info.value) == message
+    for centers, message in (
+        ([[0.0, np.inf]], "centers must be finite"),
+        ([["a", "b"]], "centers must be an array of real numbers, got dtype <U1"),
+    ):
+        with pytest.raises(ValueError) as info:
+            make_blobs(3, np.random.default_rng(0), centers=centers)
+        assert str(info.value) == message

@@ -787,3 +787,23 @@ def test_gaussian_kl_messages_name_every_argument():
     assert str(info.value) == (
         "axis must be None, an integer or a tuple of integers, got 1.0 (float)"
     )
+
+
+def test_a_bad_width_is_quoted_in_the_message():
+    # the first width that is not positive: 0.0 (not the 1.0 before it, nor the -2.0 after)
+    with pytest.raises(ValueError) as info:
+        gaussian_kl(0.0, [1.0, 0.0, -2.0], 0.0, 1.0)
+    assert str(info.value) == (
+        "sigma_p must be a positive standard deviation, got 0.0: a Gaussian needs sigma > 0"
+    )
+
+
+def test_width_term_beyond_where_e_to_the_2t_overflows():
+    # 354.89 < t < 355.24: e^{2t} overflows but ½e^{2t} does not; the KL is ½e^{2t} − ½ − t
+    # to the last bit (½ + t is far below one unit in its last place)
+    for t in (354.9, 355.0, 355.2):
+        sigma = math.exp(t)
+        got = gaussian_kl(0.0, sigma, 0.0, 1.0)
+        assert math.isfinite(got)
+        assert got == pytest.approx(exact.gaussian_kl(0.0, sigma, 0.0, 1.0), rel=1e-13, abs=0)
+    assert gaussian_kl(0.0, math.exp(355.3), 0.0, 1.0) == math.inf
