@@ -43,6 +43,7 @@ _IGNORE = shutil.ignore_patterns(
     ".ipynb_checkpoints",
     "*.egg-info",
     "submissions",
+    "grades",
 )
 
 
