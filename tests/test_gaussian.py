@@ -807,3 +807,10 @@ def test_width_term_beyond_where_e_to_the_2t_overflows():
         assert math.isfinite(got)
         assert got == pytest.approx(exact.gaussian_kl(0.0, sigma, 0.0, 1.0), rel=1e-13, abs=0)
     assert gaussian_kl(0.0, math.exp(355.3), 0.0, 1.0) == math.inf
+
+
+def test_near_equal_widths_give_a_float64_array():
+    got = gaussian_kl([0.0, 0.0, 0.0], [1.0, 1.01, 3.0], 0.0, 1.0)
+    assert got.dtype == np.float64
+    for i, s in enumerate([1.0, 1.01, 3.0]):
+        assert got[i] == pytest.approx(exact.gaussian_kl(0.0, s, 0.0, 1.0), rel=1e-14, abs=0)

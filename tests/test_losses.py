@@ -807,3 +807,27 @@ def test_wide_rows_keep_their_log_normaliser():
     assert cross_entropy_loss(wide[:1], [0], label_smoothing=1e-300) == pytest.approx(
         math.log(2) + 1e-300 * 1e308 * 2 / 3, rel=1e-13, abs=0
     )
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "message"),
+    [
+        (np.zeros((2, 3)), [0, 5], "targets holds the class index 5, outside 0..2 for 3 classes"),
+        (np.zeros((2, 3)), [-1, 0], "targets holds the class index -1, outside 0..2 for 3 classes"),
+        (np.zeros((2, 3)), [1, 3], "targets holds the class index 3, outside 0..2 for 3 classes"),
+        (
+            np.zeros((2, 0)),
+            [0, 0],
+            "logits are empty along the class axis (the last): there are no classes",
+        ),
+    ],
+)
+def test_loss_names_the_bad_class_index(logits, targets, message):
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss(logits, targets)
+    assert str(info.value) == message
+
+
+def test_loss_refuses_ragged_targets_naming_them():
+    with pytest.raises(ValueError, match=r"^targets must be class indices or probability rows \("):
+        cross_entropy_loss(np.zeros((2, 3)), [[0.5, 0.5], [1.0]])

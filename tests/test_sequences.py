@@ -283,3 +283,9 @@ def test_llr_messages_name_q_and_the_impossible_sequence():
     assert str(info.value) == (
         "the sequence has probability zero under both p and q, so their ratio is undefined"
     )
+
+
+def test_sequence_log_prob_names_p_in_a_shape_error():
+    with pytest.raises(ValueError) as info:
+        sequence_log_prob([1, 2], [3, 4], [0.5, 0.5, 0.5])
+    assert str(info.value) == "k, n and p have shapes (2,), (2,) and (3,), which do not broadcast"

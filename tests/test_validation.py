@@ -282,3 +282,26 @@ def test_sums_of_bad_input_raise_without_a_runtime_warning(bad, match, recwarn):
         entropy(batch)
     assert v.rows_minimum(np.array([bad]), 1e-8) is None
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_pair_of_different_dimensions_is_aligned_from_the_right():
+    # p one distribution, q a batch of two: p lines up with each row of q
+    got = kl_divergence([0.5, 0.5], [[0.5, 0.5], [0.9, 0.1]])
+    assert got.shape == (2,) and got[0] == 0.0
+    assert got[1] == pytest.approx(kl_divergence([0.5, 0.5], [0.9, 0.1]), rel=1e-15, abs=0)
+    got = kl_divergence([[0.5, 0.5], [0.9, 0.1]], [0.5, 0.5])
+    assert got.shape == (2,) and got[0] == 0.0
+    with pytest.raises(ValueError) as info:
+        kl_divergence([0.5, 0.5], 0.5)
+    assert (
+        str(info.value) == "q must be a probability vector (at least one dimension), got a scalar"
+    )
+
+
+def test_a_float32_model_is_held_to_float32s_tolerance():
+    q32 = np.array([0.5, 0.5 + EPS32], dtype=np.float32)  # 1 ulp off in float32: accepted
+    assert math.isfinite(cross_entropy([0.5, 0.5], q32))
+    assert math.isfinite(kl_divergence([0.25, 0.75], q32))
+    wide = np.full(1000, 1 / 1000)
+    wide[0] += 0.9 * 1000 * EPS32
+    assert math.isfinite(kl_divergence(np.full(1000, 1 / 1000), wide.astype(np.float32)))
