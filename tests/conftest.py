@@ -112,6 +112,7 @@ def student_release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 #: tests start. Files not named keep their collection order, after these.
 SCHEDULE = (
     "tests/test_browser.py",
+    "tests/test_pdf.py",
     "tests/test_sandbox.py",
     "tests/test_grading_class.py",
     "tests/test_coursework.py",
