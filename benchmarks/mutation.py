@@ -119,15 +119,15 @@ def _scratch_copy(work: Path, ref: str | None, paths: list[str]) -> None:
             target.write_text(f'"""{path} did not exist at {ref}."""\n', encoding="utf-8")
 
 
-def _run_mutmut(work: Path, jobs: int, log: Path) -> float:
-    """Run ``mutmut run`` in ``work``; return the wall time in seconds."""
+def _run_mutmut(work: Path, jobs: int, log: Path, names: list[str] | None = None) -> float:
+    """Run ``mutmut run`` in ``work`` (only ``names``, if given); return the wall time in s."""
     env = dict(os.environ)
     env.update(CI="true", PYTHONHASHSEED="0")  # derandomised hypothesis, fixed set order
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.run(
-            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs)],
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *(names or [])],
             cwd=work,
             env=env,
             stdout=out,
@@ -302,7 +302,30 @@ def main(argv: list[str] | None = None) -> int:
         help="rewrite the report from a run kept in DIR (after editing the notes)",
     )
     parser.add_argument("--minutes", type=float, help="with --report-only: the run's wall time")
+    parser.add_argument(
+        "--retest",
+        type=Path,
+        metavar="DIR",
+        help="run the survivors of the run kept in DIR again, against the tests as they are now",
+    )
     args = parser.parse_args(argv)
+
+    if args.retest:
+        work = args.retest.resolve()
+        survivors = [m.name for m in _collect(work) if m.status in ("survived", "no tests")]
+        shutil.rmtree(work / "tests")
+        skip = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / "tests", work / "tests", ignore=skip)
+        print(f"re-testing {len(survivors)} survivors in {work}", flush=True)
+        retest_s = _run_mutmut(work, args.jobs, work / "retest.log", survivors)
+        print(f"re-tested in {retest_s / 60:.1f} min")
+        mutants = _collect(work)
+        notes, history = _load_notes()
+        elapsed = 60 * (args.minutes or 0.0)
+        report = _report(mutants, elapsed, args.jobs, args.ref, notes, history)
+        args.out.write_text(report, encoding="utf-8")
+        print(f"wrote {args.out}")
+        return 0
 
     if args.report_only:
         mutants = _collect(args.report_only.resolve())
