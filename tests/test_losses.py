@@ -831,3 +831,26 @@ def test_loss_names_the_bad_class_index(logits, targets, message):
 def test_loss_refuses_ragged_targets_naming_them():
     with pytest.raises(ValueError, match=r"^targets must be class indices or probability rows \("):
         cross_entropy_loss(np.zeros((2, 3)), [[0.5, 0.5], [1.0]])
+
+
+def test_wide_rows_with_probability_targets_keep_their_log_normaliser():
+    # 1e-300 of the target on a class 2e308 below the top: 2e8 nats, plus log 2
+    wide = np.array([[1e308, 1e308, -1e308]])
+    got = cross_entropy_loss(wide, [[0.5, 0.5, 1e-300]])
+    want = exact_loss(wide[0].tolist(), [Fraction(0.5), Fraction(0.5), Fraction(1e-300)])
+    assert_matches_exact([got], [want])
+    assert got == pytest.approx(1e-300 * 1e308 * 2 + math.log(2), rel=1e-14, abs=0)
+
+
+def test_probability_targets_are_checked_with_the_worst_row_quoted():
+    z = np.zeros((3, 3))
+    t = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5 + 2e-8], [0.2, 0.3, 0.5 + 3e-8]])
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss(z, t)
+    assert str(info.value) == (
+        "probability targets must sum to one over the class axis (the last); a row sums to "
+        f"{float(t[2].sum())!r}. klbook never normalises silently"
+    )
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss(np.zeros((1, 3)), [[1j, 0.0, 0.0]])
+    assert str(info.value) == "probability targets must be real, got complex values"
