@@ -625,8 +625,10 @@ def test_fit_rejects_bad_input():
     lp = scipy.stats.norm.logpdf(x)
     with pytest.raises(ValueError, match="direction must be"):
         fit_gaussian_kl(lp, x, "sideways")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="x0 must be"):
-        fit_gaussian_kl(lp, x, x0=(0.0, -1.0))
+    for x0 in ((0.0, -1.0), (0.0, 0.0), (math.inf, 1.0), (0.0, math.nan)):
+        with pytest.raises(ValueError) as info:
+            fit_gaussian_kl(lp, x, x0=x0)
+        assert str(info.value) == f"x0 must be a finite (mu, sigma) with sigma > 0, got {x0!r}"
     with pytest.raises(ValueError, match="integrates to"):
         fit_gaussian_kl(lp + 1.0, x)
     with pytest.raises(ValueError, match="target_logpdf must have the shape"):
