@@ -20,7 +20,18 @@ def test_readme_gives_the_two_commands_exactly():
     readme = (ROOT / "README.md").read_text()
     assert re.search(r"^make book\s+#", readme, re.M)
     assert re.search(r"^make test\s+#", readme, re.M)
-    for topic in ("make refresh", "make lab", "make serve", "make student", "make grade"):
+    for topic in (
+        "make refresh",
+        "make lab",
+        "make serve",
+        "make student",
+        "make book-student",
+        "make grade",
+        "make pdf",
+        "make mutate",
+        "bubblewrap",
+        "texlive-xetex",
+    ):
         assert topic in readme, f"the README does not explain {topic}"
 
 
@@ -29,6 +40,10 @@ def test_ci_runs_make_test_strictly():
     assert "set -euo pipefail" in script
     assert re.search(r"^make test$", script, re.M)
     assert "chromium" in script and "KLBOOK_REQUIRE_BROWSER=1" in script
+    # The grader's sandbox and the PDF are tested in CI too, never skipped there.
+    assert "bubblewrap" in script and "KLBOOK_REQUIRE_SANDBOX=1" in script
+    assert "texlive-xetex" in script and "latexmk" in script and "poppler-utils" in script
+    assert "KLBOOK_REQUIRE_TEX=1" in script
 
 
 def test_requirements_are_pinned_and_end_with_klbook_editable():
