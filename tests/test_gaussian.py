@@ -816,3 +816,16 @@ def test_near_equal_widths_give_a_float64_array():
     assert got.dtype == np.float64
     for i, s in enumerate([1.0, 1.01, 3.0]):
         assert got[i] == pytest.approx(exact.gaussian_kl(0.0, s, 0.0, 1.0), rel=1e-14, abs=0)
+
+
+def test_reverse_fit_checks_the_tails_of_its_own_integrand():
+    # A mode near the grid's left end: P is not negligible there, but the reverse fit
+    # settles on the right mode, and its integrand q log(q/p) vanishes at both ends.
+    mix = GaussianMixture((0.5, 0.5), (-7.0, 3.0), (0.8, 0.8))
+    x = np.linspace(-10, 10, 2001)
+    fit = fit_gaussian_kl(mix.logpdf, x, "reverse", x0=(3.0, 1.0))
+    assert fit.mu == pytest.approx(3.0, abs=1e-6) and fit.sigma == pytest.approx(0.8, abs=1e-6)
+    assert fit.kl == pytest.approx(math.log(2), abs=1e-6)
+    # the forward fit of the same target sees P's left tail and asks for a wider grid
+    with pytest.raises(ValueError, match="widen the grid"):
+        fit_gaussian_kl(mix.logpdf, x, "forward")
