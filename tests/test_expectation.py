@@ -705,3 +705,12 @@ def test_expected_value_overflows_to_inf_without_a_warning(no_warnings):
 def test_monte_carlo_mean_of_one_sample():
     est = monte_carlo_mean([2.5])
     assert (est.estimate, est.std_error, est.n) == (2.5, math.inf, 1)
+
+
+def test_rescued_means_are_held_between_each_runs_own_running_extremes(no_warnings):
+    # The sum overflows at the second value; the rescued means F/3 and F/2 lie between the
+    # running minimum (-F from the third value on) and maximum (F) of this run's values.
+    runs = np.array([[FMAX, FMAX, -FMAX, FMAX]])
+    want = [FMAX, FMAX, FMAX / 3, FMAX / 2]
+    np.testing.assert_allclose(cumulative_mean(runs)[0], want, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(cumulative_mean(runs.T, axis=0)[:, 0], want, rtol=1e-15, atol=0)

@@ -829,3 +829,14 @@ def test_reverse_fit_checks_the_tails_of_its_own_integrand():
     # the forward fit of the same target sees P's left tail and asks for a wider grid
     with pytest.raises(ValueError, match="widen the grid"):
         fit_gaussian_kl(mix.logpdf, x, "forward")
+
+
+def test_wide_gaussians_a_little_apart_in_width_keep_their_digits():
+    # σ near 50 and a ratio 1.002: log σp − log σq would lose about ten bits to the size
+    # of the two logs (about 3.9); log1p((σp − σq)/σq) keeps them
+    for sq in (50.0, 200.0, 1e6):
+        for ratio in (1.002, 0.997, 1.3):
+            sp = sq * ratio
+            assert gaussian_kl(0.0, sp, 0.0, sq) == pytest.approx(
+                exact.gaussian_kl(0.0, sp, 0.0, sq), rel=1e-13, abs=0
+            )

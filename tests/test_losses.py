@@ -854,3 +854,18 @@ def test_probability_targets_are_checked_with_the_worst_row_quoted():
     with pytest.raises(ValueError) as info:
         cross_entropy_loss(np.zeros((1, 3)), [[1j, 0.0, 0.0]])
     assert str(info.value) == "probability targets must be real, got complex values"
+
+
+def test_a_wide_row_just_inside_the_float_range_is_settled_exactly():
+    # The logits span one ulp more than the float range, so the first pass overflows; with
+    # a little smoothing the loss of the far class is MAX (1 - ε/2) + ..., just inside the
+    # range: the row is settled in exact arithmetic, and its loss is finite and positive.
+    half = MAX / 2
+    z = np.array([[np.nextafter(half, math.inf), -half]])
+    for eps in (2.0**-40, 2.0**-35):
+        got = cross_entropy_loss(z, [1], label_smoothing=eps)
+        weights = [Fraction(eps) / 2, Fraction(eps) / 2]
+        weights[1] += 1 - Fraction(eps)
+        want = exact_loss(z[0].tolist(), weights)
+        assert math.isfinite(want) and want > 0.999999 * MAX
+        assert got == want
