@@ -869,3 +869,54 @@ def test_a_wide_row_just_inside_the_float_range_is_settled_exactly():
         want = exact_loss(z[0].tolist(), weights)
         assert math.isfinite(want) and want > 0.999999 * MAX
         assert got == want
+
+
+@pytest.mark.parametrize(
+    ("logits", "targets", "message"),
+    [
+        ([[np.nan, 0.0, 0.0]], [0], "logits contain NaN"),
+        (
+            [[np.inf, 0.0, 0.0]],
+            [0],
+            "logits contain +inf, which has no probability (inf/inf); use a large finite "
+            "logit, or -inf to give a class probability zero",
+        ),
+        (
+            [[-np.inf, -np.inf, -np.inf]],
+            [0],
+            "a row of logits is all -inf: no distribution gives every class probability zero",
+        ),
+        (
+            [[0.0, 0.0, 0.0]],
+            [["a", "b", "c"]],
+            "probability targets must be real numbers, got dtype <U1",
+        ),
+        (
+            [[0.0, 0.0, 0.0]],
+            [[0.5, np.nan, 0.5]],
+            "probability targets contain NaN or an infinite value",
+        ),
+        (
+            [[0.0, 0.0, 0.0]],
+            [[1.5, -0.5, 0.0]],
+            "probability targets have a negative entry -0.5: each row must be a distribution "
+            "over the classes",
+        ),
+        (
+            np.zeros((2, 2, 3)),
+            np.zeros(3),
+            "targets of shape (3,) do not fit logits of shape (2, 2, 3): give class indices of "
+            "shape (2, 2) or probability rows of shape (2, 2, 3) (the class axis is the last one)",
+        ),
+        (
+            [[0.0, 0.0, 0.0]],
+            [0.5],
+            "targets of shape (1,) are class indices and must be integers, got dtype float64 "
+            "(probability targets need the logits' shape (1, 3))",
+        ),
+    ],
+)
+def test_loss_says_what_is_wrong_with_logits_and_targets(logits, targets, message):
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss(np.array(logits, dtype=float), targets)
+    assert str(info.value) == message

@@ -133,7 +133,7 @@ def test_llr_undefined_when_both_rule_it_out():
 @pytest.mark.parametrize(
     ("k", "n", "p", "message"),
     [
-        (5, 3, 0.5, "k must lie in 0..n"),
+        (5, 3, 0.5, r"^k must lie in 0\.\.n: a sequence cannot have more heads than flips$"),
         (-1, 3, 0.5, "k must be non-negative"),
         (1.5, 3, 0.5, "k must be whole numbers"),
         (1, 2.5, 0.5, "n must be whole numbers"),
