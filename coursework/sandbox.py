@@ -66,6 +66,7 @@ __all__ = [
     "KernelDied",
     "KernelTimeout",
     "Limits",
+    "grading_folder",
     "kernel_environment",
     "sandbox_problem",
 ]
@@ -88,6 +89,31 @@ ETC_FILES: Final[tuple[str, ...]] = (
 _FIRST_UID: Final[int] = 1_700_000_000
 #: Largest message the grader accepts from a kernel.
 _MAX_MESSAGE: Final[int] = 64 << 20
+#: A Unix socket's path holds at most 107 bytes on Linux (``sun_path``). The grader's
+#: end of a kernel's sockets is ``<tmp>/klbook-grade-XXXXXXXX/kernel-XXXXXXXX/sockets/k-N``:
+#: 50 bytes beyond the temporary folder.
+_SOCKET_PATH_MAX: Final[int] = 107
+_SOCKET_PATH_BELOW_TMP: Final[int] = len("/klbook-grade-12345678/kernel-12345678/sockets/k-1")
+
+
+def grading_folder() -> Path:
+    """Make the grading run's private folder in the temporary folder, or in /tmp.
+
+    Under a long ``TMPDIR`` (a CI runner's or pytest's own) the kernels' socket paths
+    would not fit a Unix socket address and no kernel could start; such a run uses
+    ``/tmp`` instead.
+
+    Examples
+    --------
+    >>> folder = grading_folder()
+    >>> len(str(folder)) + len("/kernel-12345678/sockets/k-1") <= 107
+    True
+    >>> folder.rmdir()
+    """
+    base = tempfile.gettempdir()
+    if len(os.fsencode(base)) + _SOCKET_PATH_BELOW_TMP > _SOCKET_PATH_MAX:
+        base = "/tmp"
+    return Path(tempfile.mkdtemp(prefix="klbook-grade-", dir=base))
 
 
 class KernelTimeout(Exception):
@@ -263,7 +289,7 @@ class Environment:
         self.sandbox = sandbox
         self.limits = limits
         self.as_root = os.geteuid() == 0
-        self.folder = Path(tempfile.mkdtemp(prefix="klbook-grade-"))
+        self.folder = grading_folder()
         self.folder.chmod(0o711)
         try:
             self.wheel = build_student_wheel(root, self.folder / "dist")

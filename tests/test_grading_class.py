@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -364,8 +366,10 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     )
     # One at a time, killed as soon as the first notebook's rows are on disk, then resumed.
     serial = folder / "serial" / "grades.csv"
-    scratch = folder / "tmp-killed"  # the killed grader's temporary folder: its kernels' paths
-    scratch.mkdir()
+    # The killed grader's temporary folder, which its kernels' command lines name. A short
+    # one: under a deep TMPDIR the grader would move to /tmp (socket paths must fit 107
+    # bytes) and the kernels would not be found by this folder's name.
+    scratch = Path(tempfile.mkdtemp(prefix="kg-", dir="/tmp"))
     killed = subprocess.Popen(
         klass.command(serial, "--jobs", "1"),
         cwd=ROOT,
@@ -407,6 +411,7 @@ def small_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         "resumed": resumed,
         "before": before,
     }
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _processes_under(folder: Path) -> list[str]:
@@ -512,3 +517,28 @@ def test_the_run_reports_progress_and_the_misnamed_file(small_class: dict[str, A
     ]
     assert any("bobsmith/" in line and "points (" in line for line in lines)
     assert "with 2 jobs" in err
+
+
+def test_a_long_tmpdir_still_leaves_room_for_the_kernels_sockets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a deep TMPDIR (pytest's, a CI runner's) the run's folder moves to /tmp."""
+    from coursework.sandbox import grading_folder
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    folder = grading_folder()
+    try:
+        assert folder.parent == Path("/tmp")
+        assert len(str(folder / "kernel-12345678" / "sockets" / "k-1")) <= 107
+    finally:
+        folder.rmdir()
+    short = tmp_path / "t"
+    short.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(short) if len(str(short)) < 50 else "/tmp")
+    folder = grading_folder()
+    try:
+        assert folder.parent == Path(tempfile.tempdir)
+    finally:
+        folder.rmdir()
