@@ -920,3 +920,12 @@ def test_loss_says_what_is_wrong_with_logits_and_targets(logits, targets, messag
     with pytest.raises(ValueError) as info:
         cross_entropy_loss(np.array(logits, dtype=float), targets)
     assert str(info.value) == message
+
+
+def test_loss_refuses_complex_and_scalar_logits_and_says_why():
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss([[1j, 0.0]], [0])
+    assert str(info.value) == "logits must be real, got complex values"
+    with pytest.raises(ValueError) as info:
+        cross_entropy_loss(0.5, 0)
+    assert str(info.value) == "logits must have a class axis (at least one dimension), got a scalar"

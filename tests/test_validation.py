@@ -305,3 +305,18 @@ def test_a_float32_model_is_held_to_float32s_tolerance():
     wide = np.full(1000, 1 / 1000)
     wide[0] += 0.9 * 1000 * EPS32
     assert math.isfinite(kl_divergence(np.full(1000, 1 / 1000), wide.astype(np.float32)))
+
+
+def test_the_negative_entry_quoted_is_the_first_negative_one_not_a_zero():
+    with pytest.raises(ValueError) as info:
+        entropy([0.0, 1.5, -0.5])
+    assert (
+        str(info.value)
+        == "p has a negative entry -0.5 at index 2: probabilities cannot be negative"
+    )
+    with pytest.raises(ValueError) as info:
+        entropy([0.3, 0.3])
+    assert str(info.value) == (
+        "p does not sum to one along axis 0 (a sum is 0.6); klbook never normalises "
+        "silently: divide by the sum yourself if you meant to"
+    )
