@@ -258,13 +258,13 @@ def _report(
             "",
             "## History",
             "",
-            "| when | what | killed | mutants | score | wall time |",
+            "| when | what | killed | mutants | score | wall time (min) |",
             "| --- | --- | ---: | ---: | ---: | ---: |",
         ]
         for h in history:
             lines.append(
                 f"| {h['date']} | {h['what']} | {h['killed']} | {h['mutants']} | "
-                f"{_percent(h['killed'], h['mutants'])} | {h['minutes']} min |"
+                f"{_percent(h['killed'], h['mutants'])} | {h['minutes']} |"
             )
     lines += [
         "",
