@@ -58,8 +58,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 # --------------------------------------------------------------------------- #
 
 
-def _as_logits(logits: ArrayLike) -> NDArray[np.float64]:
-    """Return ``logits`` as a float64 array of at least one dimension (no value scan)."""
+def _real_logits(logits: ArrayLike) -> NDArray[np.float64]:
+    """Return ``logits`` as a float64 array, any shape, if they are real numbers."""
     try:
         arr = np.asarray(logits)
     except Exception as exc:  # ragged nested lists and the like
@@ -68,9 +68,15 @@ def _as_logits(logits: ArrayLike) -> NDArray[np.float64]:
         raise ValueError(f"logits must be an array of real numbers, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
         raise ValueError("logits must be real, got complex values")
+    return arr.astype(np.float64, copy=False)
+
+
+def _as_logits(logits: ArrayLike) -> NDArray[np.float64]:
+    """Return ``logits`` as a float64 array of at least one dimension (no value scan)."""
+    arr = _real_logits(logits)
     if arr.ndim == 0:
         raise ValueError("logits must have a class axis (at least one dimension), got a scalar")
-    return arr.astype(np.float64, copy=False)
+    return arr
 
 
 def _row_max(arr: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
@@ -635,15 +641,7 @@ def cross_entropy_loss_grad(
 
 def _as_binary_logits(logits: ArrayLike) -> NDArray[np.float64]:
     """Return one logit per example as float64 (any shape, a scalar included); NaN rejected."""
-    try:
-        arr = np.asarray(logits)
-    except Exception as exc:  # ragged nested lists and the like
-        raise ValueError(f"logits must be an array of real numbers ({exc})") from None
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"logits must be an array of real numbers, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise ValueError("logits must be real, got complex values")
-    arr = arr.astype(np.float64, copy=False)
+    arr = _real_logits(logits)
     if np.isnan(arr).any():
         raise ValueError("logits contain NaN")
     return arr
