@@ -70,12 +70,20 @@ class BuiltPdf:
 
 
 def _make(
-    source: Path, target: str, env: dict[str, str] | None = None
+    source: Path, target: str, *variables: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run `make target` in ``source`` with this interpreter's environment as .venv."""
     python = Path(sys.executable)
     return subprocess.run(
-        ["make", "--no-print-directory", target, f"BIN={python.parent}", f"PY={python}", "STAMP="],
+        [
+            "make",
+            "--no-print-directory",
+            target,
+            f"BIN={python.parent}",
+            f"PY={python}",
+            "STAMP=",
+            *variables,
+        ],
         cwd=source,
         capture_output=True,
         text=True,
@@ -252,6 +260,16 @@ def test_chapters_are_numbered_as_on_the_website(pdf: Path) -> None:
         assert re.search(rf"^\s*{number}\.1\s+\S", contents, flags=re.MULTILINE)
 
 
+def test_exercises_are_numbered_as_on_the_website(text: str) -> None:
+    """Exercise 1.1 as on the website, not 1.8.1 (its section's number as well)."""
+    assert not re.findall(r"Exercise \d+\.\d+\.\d+", text)
+    for number, chapter in enumerate(CHAPTERS, start=1):
+        count = len(re.findall(r"```\{exercise-start\}", _markdown_of(chapter)))
+        for k in range(1, count + 1):
+            assert f"Exercise {number}.{k}\n" in text, f"no Exercise {number}.{k} in the PDF"
+        assert f"Exercise {number}.{count + 1}\n" not in text
+
+
 def test_every_labelled_equation_is_numbered(built_pdf: BuiltPdf, text: str) -> None:
     tex = built_pdf.tex
     chapters = re.split(r"\\chapter\{", tex)
@@ -353,3 +371,24 @@ def test_the_website_has_no_pdf_link_without_a_pdf(built_site: BuiltSite) -> Non
     """The strict build (no _build/pdf in its copy) neither links nor ships a PDF."""
     assert not (built_site.html / "klbook.pdf").exists()
     assert "klbook.pdf" not in (built_site.html / "intro.html").read_text(encoding="utf-8")
+
+
+def test_the_student_edition_has_the_exercises_but_no_solutions(
+    built_pdf: BuiltPdf, text: str
+) -> None:
+    """`make pdf EDITION=student` prints the student notebooks: every exercise, no solution."""
+    proc = _make(built_pdf.source, "pdf", "EDITION=student")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    student = built_pdf.source / "_build" / "pdf" / "klbook-student.pdf"
+    student_text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(student), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    exercises = set(re.findall(r"Exercise (\d+\.\d+)", text))
+    assert len(exercises) >= 15
+    assert set(re.findall(r"Exercise (\d+\.\d+)", student_text)) == exercises
+    assert "Solution to Exercise" in text
+    assert "Solution to Exercise" not in student_text
+    assert built_pdf.pdf.exists()  # the full edition is still there beside it
