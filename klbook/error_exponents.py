@@ -160,12 +160,14 @@ def binomial_log_pmf(n: int, p: float) -> NDArray[np.float64]:
 
 
 def _log_sum(log_terms: NDArray[np.float64]) -> float:
-    """Return log Σ exp(terms); −inf for no terms."""
+    """Return log Σ exp(terms) of finite terms; −inf for no terms.
+
+    The terms here are log binomial probabilities and log binomial
+    coefficients, finite for every coin strictly between 0 and 1.
+    """
     if log_terms.size == 0:
         return -math.inf
     top = float(log_terms.max())
-    if top == -math.inf:
-        return top
     return top + math.log(float(np.sum(np.exp(log_terms - top))))
 
 
@@ -244,8 +246,7 @@ def _one_test(
     size = below + gamma * at
     # β = Q(K > c) + (1 − γ) Q(K = c)
     above = _log_sum(log_q[c + 1 :])
-    with np.errstate(divide="ignore"):
-        at_c = math.log1p(-gamma) + float(log_q[c]) if gamma < 1 else -math.inf
+    at_c = math.log1p(-gamma) + float(log_q[c]) if gamma < 1 else -math.inf
     return c, gamma, size, float(np.logaddexp(above, at_c))
 
 
@@ -394,7 +395,9 @@ def best_deterministic_test(n: int, p: float, q: float, alpha: float) -> Determi
     -------
     DeterministicTest
         The set, its α and β. Among equally good sets, the one with the
-        smallest α.
+        smallest α; among sets with the same α as well, the first in binary
+        order (smallest Σ 2^k over its head counts k), so a head count whose
+        probability is 0.0 under both coins (below the float range) is left out.
 
     Raises
     ------
@@ -604,8 +607,8 @@ def chernoff_information(
     -------
     ChernoffInformation
         ``information`` (C, ≥ 0; ``inf`` when P and Q share no outcome) and
-        ``lam`` (λ*; 0.5 when every λ is as good, as for P = Q or disjoint
-        supports).
+        ``lam`` (λ*; 0.5 when every λ is as good: P = Q, disjoint supports,
+        or P and Q equal on the outcomes they share).
 
     Raises
     ------
@@ -642,8 +645,12 @@ def chernoff_information(
     if not common.any():
         return ChernoffInformation(math.inf, 0.5)
     log_p, log_q = np.log(pa[common]), np.log(qa[common])
-    if np.array_equal(log_p, log_q) and common.sum() == np.count_nonzero(pa):
-        return ChernoffInformation(0.0, 0.5)
+    if np.array_equal(log_p, log_q):
+        # P and Q agree on every outcome they share, so Σ P^λ Q^(1−λ) = P(shared) for
+        # every λ: every λ is as good, and C = −log P(shared), 0 when P = Q.
+        shares_all = common.sum() == np.count_nonzero(pa)
+        information = 0.0 if shares_all else -math.log(math.fsum(pa[common])) / scale
+        return ChernoffInformation(information, 0.5)
 
     def log_affinity(lam: float) -> float:
         """Return log Σ P^λ Q^(1−λ) over the shared outcomes (convex in λ)."""
@@ -680,7 +687,8 @@ class TypicalSet:
     within a factor e^(±N ε) of e^(−N H(P)):
     |−(1/N) log P^N(x) − H(P)| ≤ ε. For a coin that depends on x only
     through its number of heads, so A is every sequence with a head count in
-    ``heads_min``..``heads_max`` (empty when ``heads_min > heads_max``).
+    ``heads_min``..``heads_max`` (an empty A has ``heads_min = 1`` and
+    ``heads_max = 0``).
 
     Attributes
     ----------
@@ -757,9 +765,10 @@ def typical_set(n: int, p: float, q: float, eps: float) -> TypicalSet:
     k = np.arange(n + 1)
     per_flip = -np.asarray(sequence_log_prob(k, n, pf), dtype=np.float64) / n
     entropy = float(binary_entropy(pf))
-    # A tolerance of a few rounding errors, so that the fair coin's sequences
-    # (all exactly e^(−N log 2)) are all typical at eps = 0.
-    inside = np.abs(per_flip - entropy) <= float(eps) + 1e-12 * max(1.0, entropy)
+    # A tolerance for rounding, 1e-12 nats (a coin's entropy is at most log 2, so
+    # no relative scale is needed), so that the fair coin's sequences (all exactly
+    # e^(−N log 2)) are all typical at eps = 0.
+    inside = np.abs(per_flip - entropy) <= float(eps) + 1e-12
     members = k[inside]
     if members.size == 0:
         return TypicalSet(n, float(eps), 1, 0, -math.inf, -math.inf, -math.inf)

@@ -4,11 +4,14 @@ Neyman–Pearson lemma and the Chernoff identities as properties."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -412,3 +415,214 @@ def test_typical_set_rejects_bad_input():
         typical_set(10, 0.7, 0.4, math.nan)
     with pytest.raises(ValueError, match="strictly between"):
         typical_set(10, 0.7, 1.0, 0.1)
+
+
+# ------------------------------------------- messages, types and exact levels
+
+
+def _exact_cdf(n: int, p: float, c: int) -> Fraction:
+    """P(K ≤ c) for K ~ Binomial(n, p), exactly, from the float p actually passed."""
+    f = Fraction(p)
+    return sum(math.comb(n, k) * f**k * (1 - f) ** (n - k) for k in range(c + 1))
+
+
+_COIN_FUNCTIONS = {
+    "binomial_log_pmf": (binomial_log_pmf, {"n": 5, "p": 0.5}),
+    "likelihood_ratio_test": (likelihood_ratio_test, {"n": 5, "p": 0.5, "q": 0.3, "alpha": 0.1}),
+    "best_deterministic_test": (
+        best_deterministic_test,
+        {"n": 5, "p": 0.5, "q": 0.3, "alpha": 0.1},
+    ),
+    "sign_rule_errors": (sign_rule_errors, {"n": 5, "p": 0.5, "q": 0.3}),
+    "typical_set": (typical_set, {"n": 5, "p": 0.5, "q": 0.3, "eps": 0.1}),
+}
+
+
+@pytest.mark.parametrize(
+    ("function", "coin"),
+    [(f, c) for f, (_, kw) in _COIN_FUNCTIONS.items() for c in ("p", "q") if c in kw],
+)
+def test_a_bad_coin_is_named_in_the_message(function, coin):
+    func, kwargs = _COIN_FUNCTIONS[function]
+    with pytest.raises(ValueError) as closed:
+        func(**{**kwargs, coin: 1.0})
+    assert str(closed.value) == (
+        f"{coin} must lie strictly between 0 and 1 (a coin that can show both faces), got 1.0"
+    )
+    with pytest.raises(ValueError) as outside:
+        func(**{**kwargs, coin: 1.4})
+    assert str(outside.value) == (
+        f"{coin} must hold probabilities in [0, 1]; it has a greater than 1 value 1.4"
+    )
+
+
+@pytest.mark.parametrize("function", ["binomial_log_pmf", "best_deterministic_test", "typical_set"])
+def test_a_bad_number_of_flips_is_named_in_the_message(function):
+    func, kwargs = _COIN_FUNCTIONS[function]
+    with pytest.raises(ValueError) as not_int:
+        func(**{**kwargs, "n": 2.0})
+    assert str(not_int.value) == "n must be an integer, got 2.0 of type float"
+    with pytest.raises(ValueError) as too_few:
+        func(**{**kwargs, "n": 0})
+    assert str(too_few.value) == "n must be at least 1, got 0"
+
+
+def test_an_empty_array_of_flip_counts_is_refused_in_full():
+    for func in (likelihood_ratio_test, sign_rule_errors):
+        kwargs = {k: v for k, v in _COIN_FUNCTIONS[func.__name__][1].items() if k != "n"}
+        with pytest.raises(ValueError) as empty:
+            func([], **kwargs)
+        assert str(empty.value) == "n must hold at least one number of flips"
+
+
+def test_flip_counts_and_cutoffs_stay_integers():
+    for p, q in ((0.7, 0.4), (0.3, 0.6)):  # the second counts tails
+        one = likelihood_ratio_test(15, p, q, 0.05)
+        assert type(one.n) is int and type(one.cutoff) is int and one.n == 15
+        many = likelihood_ratio_test([15, 40], p, q, 0.05)
+        assert many.n.dtype == np.int64 and many.cutoff.dtype == np.int64
+        assert many.n.tolist() == [15, 40]
+    assert type(sign_rule_errors(20, 0.7, 0.5).n) is int
+    assert sign_rule_errors([20, 30], 0.7, 0.5).n.dtype == np.int64
+
+
+def test_the_test_records_whether_it_randomises():
+    assert likelihood_ratio_test(15, 0.7, 0.4, 0.05).randomised is False
+    assert likelihood_ratio_test(15, 0.7, 0.4, 0.05, randomised=True).randomised is True
+
+
+def test_a_level_that_is_exactly_a_cdf_value_needs_no_randomisation():
+    # alpha = P(K ≤ 8) for N = 15, p = 0.7, exactly (as a float): saying "Q" on every
+    # k ≤ 8 has size alpha, so both tests do that; the float sums round to a hair above
+    # 1 for the share gamma of k = 8, which must not leave [0, 1].
+    n, p, q = 15, 0.7, 0.4
+    alpha = float(_exact_cdf(n, p, 8))
+    beta = float(1 - _exact_cdf(n, q, 8))  # Q(K > 8)
+    for randomised in (False, True):
+        t = likelihood_ratio_test(n, p, q, alpha, randomised=randomised)
+        assert (t.cutoff, t.gamma) == (8, 1.0)
+        assert t.alpha == pytest.approx(alpha, rel=1e-14, abs=0)
+        assert t.beta == pytest.approx(beta, rel=1e-13, abs=0)
+
+
+# ---------------------------------------- best_deterministic_test, every block
+
+
+def _smallest_beta_at_once(n, p, q, alpha):
+    """The smallest β over every set of head counts of size ≤ alpha, all sets in one
+    matrix (no blocks)."""
+    sets = np.arange(2 ** (n + 1))
+    member = ((sets[:, None] >> np.arange(n + 1)) & 1).astype(float)
+    allowed = member @ _pmf(n, p) <= alpha * (1 + 1e-12)
+    return float(((1 - member[allowed]) @ _pmf(n, q)).min())
+
+
+@pytest.mark.parametrize(
+    ("p", "q", "alpha"), [(0.4, 0.7, 0.05), (0.8, 0.95, 0.05), (0.75, 0.9, 0.05)]
+)
+def test_best_deterministic_test_searches_every_block_of_sets(p, q, alpha):
+    # N = 16: 2^17 sets in four blocks of 2^15. Q favours many heads, so the best set
+    # holds 16 heads (later blocks); for the last two every set holding 15 heads (the
+    # second block) is too likely under P, yet a later block holds the best set.
+    n = 16
+    t = best_deterministic_test(n, p, q, alpha)
+    assert 16 in t.say_q
+    pmf_p, pmf_q = _pmf(n, p), _pmf(n, q)
+    if p > 0.5:
+        assert pmf_p[15] > alpha and 15 not in t.say_q
+    assert t.alpha <= alpha
+    assert t.alpha == pytest.approx(pmf_p[list(t.say_q)].sum(), rel=1e-12, abs=0)
+    others = [k for k in range(n + 1) if k not in t.say_q]
+    assert t.beta == pytest.approx(pmf_q[others].sum(), rel=1e-12, abs=0)
+    assert t.beta == pytest.approx(_smallest_beta_at_once(n, p, q, alpha), rel=1e-12, abs=0)
+
+
+def test_best_deterministic_test_at_its_largest_n():
+    n, p, q, alpha = MAX_DETERMINISTIC_FLIPS, 0.4, 0.7, 0.05
+    t = best_deterministic_test(n, p, q, alpha)
+    assert t.n == 20 and t.alpha <= alpha
+    thr = likelihood_ratio_test(n, p, q, alpha)  # a set of head counts too: no better
+    assert t.beta <= thr.beta
+    assert set(t.say_q) >= set(range(thr.cutoff + 1, n + 1))  # here it extends the threshold
+    others = [k for k in range(n + 1) if k not in t.say_q]
+    assert t.beta == pytest.approx(_pmf(n, q)[others].sum(), rel=1e-12, abs=0)
+
+
+def test_best_deterministic_test_leaves_out_counts_impossible_under_both_coins():
+    # With heads this rare, 15 or 16 heads in 16 flips have probability 0.0 (in floats)
+    # under both coins: adding them to a set changes neither α nor β, and the first set
+    # in binary order, the empty one, is returned.
+    t = best_deterministic_test(16, 1e-30, 1e-20, 0.5)
+    assert (t.say_q, t.alpha, t.beta) == ((), 0.0, 1.0)
+
+
+# ------------------------------------------- sign rule: ties for large N
+
+
+def test_sign_rule_ties_are_found_for_large_n():
+    # p = 0.7 against q = 0.3: k = N/2 heads is a tie, but the float log ratio there is
+    # N/2 · 2.2e-16 (1 − 0.7 is not 0.3 in floats); it is still counted half.
+    n = 1000
+    e = sign_rule_errors(n, 0.7, 0.3)
+    k = np.arange(n + 1)
+    for coin, log_error in ((0.7, e.log_error_p), (0.3, e.log_error_q)):
+        logs = scipy.stats.binom.logpmf(k, n, coin)
+        wrong = k < n // 2 if coin == 0.7 else k > n // 2
+        expected = np.logaddexp(scipy.special.logsumexp(logs[wrong]), math.log(0.5) + logs[n // 2])
+        assert log_error == pytest.approx(expected, rel=1e-10, abs=0)
+
+
+# ------------------------------------------------- Chernoff: flat and at the ends
+
+
+def test_chernoff_when_every_lambda_is_as_good():
+    # disjoint supports: C = ∞ at every λ
+    assert chernoff_information([1.0, 0.0], [0.0, 1.0]) == (math.inf, 0.5)
+    # P and Q equal on the outcomes they share, each with one of its own: the sum is
+    # P(shared) = 1/2 at every λ, so C = log 2 and λ* is the middle, from either side
+    p, q = [0.25, 0.25, 0.5, 0.0], [0.25, 0.25, 0.0, 0.5]
+    for a, b in ((p, q), (q, p)):
+        c = chernoff_information(a, b)
+        assert c.lam == 0.5
+        assert c.information == pytest.approx(math.log(2), rel=1e-15, abs=0)
+    assert chernoff_information(p, q, base=2).information == pytest.approx(1.0, rel=1e-15, abs=0)
+    # P = Q whose float sum is 1 − 2^-53: still exactly 0
+    same = [0.5, 0.4999999999999999]
+    assert chernoff_information(same, same) == (0.0, 0.5)
+
+
+def test_chernoff_minimum_at_lambda_one():
+    # the mirror of the partly shared case above: the slope is negative all the way
+    # to λ = 1, so λ* = 1 and C = −log P(shared) = −log 0.75
+    c = chernoff_information([0.5, 0.25, 0.25], [0.5, 0.5, 0.0])
+    assert c.lam == 1.0
+    assert c.information == pytest.approx(-math.log(0.75), rel=1e-15, abs=0)
+
+
+# ------------------------------------------------ typical set: fields, edges
+
+
+def test_typical_set_fields():
+    a = typical_set(1_000, 0.7, 0.4, 0.05)
+    assert (a.n, a.eps) == (1_000, 0.05) and type(a.eps) is float
+    # an empty typical set: no head count has −(1/N) log P^N(x) within 0 of H(P)
+    empty = dataclasses.asdict(typical_set(3, 0.7, 0.4, 0.0))
+    assert empty == {
+        "n": 3, "eps": 0.0, "heads_min": 1, "heads_max": 0,
+        "log_size": -math.inf, "log_prob_p": -math.inf, "log_prob_q": -math.inf,
+    }  # fmt: skip
+    assert type(empty["eps"]) is float
+
+
+def test_typical_set_of_every_sequence_has_probability_exactly_one():
+    # eps = 10 nats takes in every head count: P^N(A) = Q^N(A) = 1, whose logs must be
+    # 0, not the 2.2e-16 that the float sum of the 5 binomial probabilities gives here
+    a = typical_set(4, 0.4, 0.6, 10.0)
+    assert (a.heads_min, a.heads_max) == (0, 4)
+    assert a.log_prob_p == 0.0 and a.log_prob_q == 0.0
+    assert a.log_size == pytest.approx(4 * math.log(2), rel=1e-15, abs=0)
+
+
+def test_typical_set_refuses_a_bool_eps():
+    with pytest.raises(ValueError, match=r"^eps must be a finite number >= 0, got True$"):
+        typical_set(10, 0.7, 0.4, True)
