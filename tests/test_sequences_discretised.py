@@ -160,3 +160,35 @@ def test_beyond_the_float_range_is_minus_infinity_without_warnings():
         assert discretised_normal_logpmf(0, 0.0, 1e17) == pytest.approx(
             -math.log(1e17) - 0.5 * math.log(2 * math.pi), rel=1e-15, abs=0
         )
+
+
+@pytest.mark.parametrize(
+    ("x", "mean", "sd"),
+    [(5_000, -1234.5, 1e8), (-100, 50.25, 150.0), (37, 12.5, 100.0), (107, 7.0, 100.0)],
+)
+def test_a_wide_gaussian_off_zero_keeps_its_digits(x, mean, sd):
+    # The midpoint m = (x − μ)/σ, with μ ≠ 0; where w = 1/σ is near 0.01 the series'
+    # w⁴ term (about 1e-11 of G) counts.
+    got = discretised_normal_logpmf(x, mean, sd)
+    assert got == pytest.approx(_log_interval_by_series(x, mean, sd), rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize(("x", "mean"), [(0, 0.0), (100, 0.0), (-100, 0.0), (7, 7.0)])
+def test_the_series_edge_keeps_every_digit(x, mean):
+    # σ = 100: w = 1/σ = 0.01 and, for x − μ = ±100, |m| = 0.01 σ, the edges of the
+    # series' domain, which it includes. There the CDF difference is off by 1e-14 to
+    # 2e-14 in log G (about 5.5), the series by less than 2 units in the last place.
+    got = discretised_normal_logpmf(x, mean, 100.0)
+    assert got == pytest.approx(_log_interval_by_series(x, mean, 100.0), rel=0, abs=2e-15)
+
+
+def test_narrow_and_wide_intervals_in_one_call():
+    x = np.array([0, 3, 0, 1_000_000])
+    sd = np.array([1.0, 2.0, 1e8, 1e5])  # the last two by the series, the first two not
+    got = discretised_normal_logpmf(x, 0.0, sd)
+    assert got.dtype == np.float64
+    for i in range(4):
+        assert got[i] == discretised_normal_logpmf(int(x[i]), 0.0, float(sd[i]))
+    assert got[0] == pytest.approx(
+        math.log(scipy.stats.norm.cdf(0.5) - scipy.stats.norm.cdf(-0.5)), rel=1e-14, abs=0
+    )
