@@ -345,6 +345,21 @@ def _check_reduction(reduction: str, allowed: tuple[str, ...] = _REDUCTIONS) -> 
     return reduction
 
 
+def _reduce(per_example: NDArray[np.float64], reduction: str) -> Result:
+    """Return the per-example losses as they are ("none"), summed or averaged."""
+    if reduction == "none":
+        return scalar_or_array(per_example)
+    with np.errstate(over="ignore"):  # a total beyond the float range is inf, correctly
+        if reduction == "sum":
+            return float(np.sum(per_example))
+        mean = np.mean(per_example)
+        if np.isinf(mean) and np.isfinite(per_example).all():
+            # The sum overflowed though the mean cannot (it is at most the largest loss):
+            # average the scaled-down losses.
+            mean = min(np.sum(per_example / per_example.size), np.max(per_example))
+    return float(mean)
+
+
 @_underflow_is_fine
 def cross_entropy_loss(
     logits: ArrayLike,
@@ -487,17 +502,7 @@ def cross_entropy_loss(
             )
         # Rounding can leave -1e-17 where the loss is exactly zero; it is never negative.
         per_example = np.maximum(per_example, 0.0)
-    if reduction == "none":
-        return scalar_or_array(per_example)
-    with np.errstate(over="ignore"):  # a total beyond the float range is inf, correctly
-        if reduction == "sum":
-            return float(np.sum(per_example))
-        mean = np.mean(per_example)
-        if np.isinf(mean) and np.isfinite(per_example).all():
-            # The sum overflowed though the mean cannot (it is at most the largest loss):
-            # average the scaled-down losses.
-            mean = min(np.sum(per_example / per_example.size), np.max(per_example))
-    return float(mean)
+    return _reduce(per_example, reduction)
 
 
 def _wide_row_losses(
@@ -808,12 +813,4 @@ def binary_cross_entropy_with_logits(
     minus_log_q1, minus_log_q0 = _softplus(-s), _softplus(s)
     per_example = np.multiply(t, minus_log_q1, out=np.zeros_like(s), where=t > 0)
     per_example += np.multiply(1.0 - t, minus_log_q0, out=np.zeros_like(s), where=t < 1)
-    if reduction == "none":
-        return scalar_or_array(per_example)
-    with np.errstate(over="ignore"):  # a total beyond the float range is inf, correctly
-        if reduction == "sum":
-            return float(np.sum(per_example))
-        mean = np.mean(per_example)
-        if np.isinf(mean) and np.isfinite(per_example).all():
-            mean = min(np.sum(per_example / per_example.size), np.max(per_example))
-    return float(mean)
+    return _reduce(per_example, reduction)
