@@ -27,10 +27,10 @@ import yaml
 
 from coursework.release import BOOK_ROOT, student_notebook
 
-__all__ = ["build_student_site", "student_sources"]
+__all__ = ["NOT_SOURCES", "build_student_site", "student_sources"]
 
-#: What the copy of the sources leaves out: builds, caches and the code that is not the book.
-_IGNORE: Final = shutil.ignore_patterns(
+#: What is never part of the book's sources: builds, caches, the environment, classes' work.
+NOT_SOURCES: Final[tuple[str, ...]] = (
     ".venv",
     "_build",
     ".git",
@@ -42,11 +42,10 @@ _IGNORE: Final = shutil.ignore_patterns(
     "*.egg-info",
     "submissions",
     "grades",
-    "tests",
-    "benchmarks",
-    "coursework",
-    "klbook",
-    ".ci",
+)
+#: What the copy of the sources leaves out: the above, and the code that is not the book.
+_IGNORE: Final = shutil.ignore_patterns(
+    *NOT_SOURCES, "tests", "benchmarks", "coursework", "klbook", ".ci"
 )
 
 

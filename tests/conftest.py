@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, settings
 
+from coursework.site import NOT_SOURCES
+
 if TYPE_CHECKING:
     from coursework.release import Release
 
@@ -32,19 +34,7 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 #: What the strict build copies: the book's sources, not caches or builds.
-_IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "_build",
-    ".git",
-    "__pycache__",
-    ".pytest_cache",
-    ".hypothesis",
-    ".ruff_cache",
-    ".ipynb_checkpoints",
-    "*.egg-info",
-    "submissions",
-    "grades",
-)
+_IGNORE = shutil.ignore_patterns(*NOT_SOURCES)
 
 
 @dataclass(frozen=True)
