@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import hashlib
 import importlib
 import json
 import math
@@ -33,49 +32,16 @@ from coursework import release as rel
 from coursework.__main__ import main as coursework_main
 from klbook import exercises
 
-from .coursework_helpers import require_sandbox
+# An independent reading of the exercise format (not the module's code).
+from .coursework_helpers import _CHECK, _SOL_START, CHAPTER_IDS, CHAPTERS, ROOT, require_sandbox
+from .coursework_helpers import labels as _labels
+from .coursework_helpers import read as _read
+from .coursework_helpers import stub_cells as _stub_cells
+from .coursework_helpers import tags as _tags
+from .coursework_helpers import tree_digest as _tree_digest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-CHAPTER_IDS = [p.stem for p in CHAPTERS]
 STUB_LINE = "answer = ...  # replace ... with your answer"
 STUB = re.compile(r"^answer = \.\.\.", re.M)
-
-
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
-
-
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-# --- An independent reading of the exercise format (not the module's code) ---------
-
-_EX_LABEL = re.compile(
-    r"\{exercise-start\}[^\n]*\n(?:[ \t]*:[\w-]+:[^\n]*\n)*?[ \t]*:label:\s*(\S+)"
-)
-_SOL_START = re.compile(r"\{solution-start\}\s*(\S+)")
-_CHECK = re.compile(r"check\(\s*[\"']([^\"']+)[\"']")
-
-
-def _labels(nb: nbformat.NotebookNode) -> list[str]:
-    return [
-        m.group(1)
-        for cell in nb.cells
-        if cell.cell_type == "markdown"
-        for m in _EX_LABEL.finditer(cell.source)
-    ]
-
-
-def _stub_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    """The untagged code cell that calls check(label, ...) for each label."""
-    stubs = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "solution" not in _tags(cell):
-            for label in _CHECK.findall(cell.source):
-                stubs.setdefault(label, cell)
-    return stubs
 
 
 def _texts(cell: Any) -> list[str]:
@@ -127,14 +93,6 @@ def _secret_lines(nb: nbformat.NotebookNode) -> set[str]:
 
 def _student(release: rel.Release, chapter: Path) -> nbformat.NotebookNode:
     return _read(release.out / chapter.relative_to(ROOT))
-
-
-def _tree_digest(folder: Path) -> dict[str, str]:
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 # --- Reading the exercise structure -------------------------------------------------
