@@ -288,6 +288,16 @@ def _report(
     return "\n".join(lines) + "\n"
 
 
+def _write_report(work: Path, args: argparse.Namespace) -> int:
+    """Write the report of the run kept in ``work`` (its wall time from ``--minutes``)."""
+    notes, history = _load_notes()
+    elapsed = 60 * (args.minutes or 0.0)
+    report = _report(_collect(work), elapsed, args.jobs, args.ref, notes, history)
+    args.out.write_text(report, encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "mutation.md")
@@ -319,22 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"re-testing {len(survivors)} survivors in {work}", flush=True)
         retest_s = _run_mutmut(work, args.jobs, work / "retest.log", survivors)
         print(f"re-tested in {retest_s / 60:.1f} min")
-        mutants = _collect(work)
-        notes, history = _load_notes()
-        elapsed = 60 * (args.minutes or 0.0)
-        report = _report(mutants, elapsed, args.jobs, args.ref, notes, history)
-        args.out.write_text(report, encoding="utf-8")
-        print(f"wrote {args.out}")
-        return 0
+        return _write_report(work, args)
 
     if args.report_only:
-        mutants = _collect(args.report_only.resolve())
-        notes, history = _load_notes()
-        elapsed = 60 * (args.minutes or 0.0)
-        report = _report(mutants, elapsed, args.jobs, args.ref, notes, history)
-        args.out.write_text(report, encoding="utf-8")
-        print(f"wrote {args.out}")
-        return 0
+        return _write_report(args.report_only.resolve(), args)
 
     if args.keep:
         work = args.keep.resolve()
