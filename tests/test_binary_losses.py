@@ -8,6 +8,7 @@ probabilities in klbook.measures.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -224,3 +225,19 @@ def test_binary_losses_are_exported():
     assert klbook.softplus is softplus
     assert klbook.binary_cross_entropy_with_logits is bce
     assert {"softplus", "binary_cross_entropy_with_logits"} <= set(klbook.__all__)
+
+
+def test_bce_mean_of_unequal_huge_losses_is_their_mean_not_the_largest():
+    # Losses 1e308, 1e308 and log 2: the sum overflows; the mean is (2e308 + log 2) / 3.
+    got = bce([-1e308, -1e308, 0.0], [1, 1, 0])
+    want = float((2 * Fraction(1e308) + Fraction(math.log(2))) / 3)
+    assert got == pytest.approx(want, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bce_mean_reduction_is_numpys_mean_of_the_losses_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    s, t = rng.normal(size=7), rng.uniform(size=7)
+    per_example = bce(s, t, reduction="none")
+    assert bce(s, t) == float(np.mean(per_example))
+    assert bce(s, t, reduction="sum") == float(np.sum(per_example))

@@ -185,6 +185,23 @@ def test_the_mean_of_huge_losses_is_exact_though_their_sum_overflows():
     assert strictly(cross_entropy_loss, [[0.0, MAX, -MAX]] * 3, [0] * 3, label_smoothing=1.0) == MAX
 
 
+def test_the_mean_of_unequal_huge_losses_is_their_mean_not_the_largest():
+    # Losses 1e308, 1e308 and log 2: the sum overflows; the mean is (2e308 + log 2) / 3.
+    z = [[0.0, -1e308], [0.0, -1e308], [0.0, 0.0]]
+    got = strictly(cross_entropy_loss, z, [1, 1, 0])
+    want = float((2 * Fraction(1e308) + Fraction(math.log(2))) / 3)
+    assert got == pytest.approx(want, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_mean_reduction_is_numpys_mean_of_the_losses_bit_for_bit(seed):
+    rng = np.random.default_rng(seed)
+    z, y = rng.normal(size=(7, 3)), rng.integers(0, 3, size=7)
+    per_example = cross_entropy_loss(z, y, reduction="none")
+    assert cross_entropy_loss(z, y) == float(np.mean(per_example))
+    assert cross_entropy_loss(z, y, reduction="sum") == float(np.sum(per_example))
+
+
 def test_softmax_family_and_gradient_at_the_float_limit_are_exact_and_silent():
     np.testing.assert_array_equal(strictly(softmax, [[-1.7e308, -1.7e308]]), [[0.5, 0.5]])
     np.testing.assert_array_equal(strictly(log_softmax, [1.7e308] * 3), [-math.log(3)] * 3)
