@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import HealthCheck, settings
 
-from coursework.site import NOT_SOURCES
-
 if TYPE_CHECKING:
     from coursework.release import Release
 
@@ -32,9 +30,6 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
-#: What the strict build copies: the book's sources, not caches or builds.
-_IGNORE = shutil.ignore_patterns(*NOT_SOURCES)
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,11 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
         source = root / "src"
         if not result.exists():
             shutil.rmtree(source, ignore_errors=True)
-            shutil.copytree(ROOT, source, ignore=_IGNORE)
+            # The book's sources, not caches or builds (imported here: the mutation
+            # run's copy of the tests has no coursework package).
+            from coursework.site import NOT_SOURCES
+
+            shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
             proc = subprocess.run(
                 [_jupyter_book(), "build", ".", "-W", "-n", "--keep-going"],
                 cwd=source,
