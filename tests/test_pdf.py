@@ -21,7 +21,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from .conftest import _IGNORE, CHAPTERS, ROOT, BuiltSite
+from coursework.site import NOT_SOURCES
+
+from .conftest import CHAPTERS, ROOT, BuiltSite
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +100,7 @@ def built_pdf(tmp_path_factory: pytest.TempPathFactory) -> BuiltPdf:
     """Copy the book's sources and run `make pdf` there."""
     _require_tools()
     source = tmp_path_factory.mktemp("pdf") / "src"
-    shutil.copytree(ROOT, source, ignore=_IGNORE)
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     proc = _make(source, "pdf")
     return BuiltPdf(source, proc.returncode, proc.stdout + proc.stderr)
 
