@@ -22,7 +22,7 @@ import ast
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -203,16 +203,6 @@ def decode(text: str) -> Answer:
     except (json.JSONDecodeError, RecursionError):
         return _BROKEN
     return _value(raw)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """Where to read one exercise's answer: after which cell, by which expression."""
-
-    label: str
-    cell: int  # index of the check cell in the submitted notebook
-    expression: str = "answer"
-    spec: dict[str, Any] = field(default_factory=lambda: {"mode": "value"})
 
 
 def check_calls(source: str, labels: Sequence[str]) -> dict[str, str]:
