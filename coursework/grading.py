@@ -52,14 +52,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, cast
+from typing import Final, cast
 
 import nbformat
 
 from coursework import marking as marking_checks
 from coursework.probe import Answer, answer_expression, check_calls, decode, install_code
 from coursework.release import BOOK_ROOT, checked_labels, exercise_labels
-from coursework.results import CSV_COLUMNS, ExerciseGrade, ResultFiles, csv_text, write_csv
+from coursework.results import (
+    CSV_COLUMNS,
+    STATUSES,
+    ExerciseGrade,
+    ResultFiles,
+    Status,
+    csv_text,
+    write_csv,
+)
 from coursework.sandbox import (
     Environment,
     Kernel,
@@ -87,9 +95,6 @@ __all__ = [
     "write_grades",
 ]
 
-Status = Literal["correct", "incorrect", "not answered", "error"]
-#: The statuses a grade can have.
-STATUSES: Final[tuple[str, ...]] = ("correct", "incorrect", "not answered", "error")
 #: The ``sandbox`` column: how the notebook was run.
 SANDBOX: Final[str] = "bubblewrap"
 NO_SANDBOX: Final[str] = "none (--no-sandbox)"

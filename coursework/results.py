@@ -42,6 +42,7 @@ from typing import Final, Literal, cast
 __all__ = [
     "CANVAS_IDENTITY",
     "CSV_COLUMNS",
+    "STATUSES",
     "ExerciseGrade",
     "ResultFiles",
     "canvas_table",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 Status = Literal["correct", "incorrect", "not answered", "error"]
+#: The statuses a grade can have.
+STATUSES: Final[tuple[str, ...]] = ("correct", "incorrect", "not answered", "error")
 
 #: Columns of the long CSV, in order.
 CSV_COLUMNS: Final[tuple[str, ...]] = (
@@ -143,7 +146,7 @@ class ExerciseGrade:
         missing = [c for c in CSV_COLUMNS if row.get(c) is None]
         if missing:
             raise ValueError(f"row: no {', '.join(missing)} column")
-        if row["status"] not in ("correct", "incorrect", "not answered", "error"):
+        if row["status"] not in STATUSES:
             raise ValueError(f"row: unknown status {row['status']!r}")
         return cls(
             student=row["student"],

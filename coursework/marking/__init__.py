@@ -81,11 +81,12 @@ import math
 import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from coursework.probe import Answer, encode_argument
+from coursework.results import Status
 
 __all__ = [
     "BITS",
@@ -98,7 +99,6 @@ __all__ = [
     "load",
 ]
 
-Status = Literal["correct", "incorrect", "not answered", "error"]
 #: A marking check's verdict: a status and the detail the grades show.
 Verdict = tuple[Status, str]
 
