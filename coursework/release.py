@@ -564,8 +564,6 @@ def release(
         if rel in planned:
             raise ValueError(f"notebooks: {src} is given twice")
         planned[rel] = src
-    members: list[tuple[str, bytes]] = []
-    rows: list[tuple[str, list[str]]] = []
     cleared: list[str] = []
     built: list[tuple[Path, bytes]] = []
     students: dict[str, nbformat.NotebookNode] = {}
@@ -578,7 +576,6 @@ def release(
         nbformat.validate(student)
         data = _notebook_bytes(student)
         built.append((rel, data))
-        rows.append((rel.as_posix(), labels))
         cleared.extend(f"{rel.as_posix()}: cell {cid}" for cid in processor.scan_cleared)
         students[rel.as_posix()] = student
         own[rel.as_posix()] = labels
@@ -594,10 +591,11 @@ def release(
     extras: list[tuple[str, bytes]] = [
         (wheel, zip_bytes(wheel_members(book_root))),
         ("requirements.txt", student_requirements(book_root).encode("utf-8")),
-        ("README.md", _readme(rows, wheel).encode("utf-8")),
+        ("README.md", _readme(list(own.items()), wheel).encode("utf-8")),
     ]
     _prepare_out(out_dir)
     written: list[Path] = []
+    members: list[tuple[str, bytes]] = []
     for rel, data in built:
         target = out_dir / rel
         target.parent.mkdir(parents=True, exist_ok=True)
