@@ -290,9 +290,8 @@ class Grader:
             reason = f"the notebook does not parse ({type(exc).__name__}: {_first_line(str(exc))})"
             return [(label, "error", reason[:200]) for label in labels]
         cells = _check_cells(nb, labels)
-        if not cells:  # nothing to read: no kernel needed
-            return [(label, *self._judge(label, None, _Run())) for label in labels]
-        outcome = self._run(nb, data, name, cells)
+        # With no check cell there is nothing to read, and no kernel is started.
+        outcome = self._run(nb, data, name, cells) if cells else _Run()
         return [(label, *self._judge(label, cells.get(label), outcome)) for label in labels]
 
     def _reading(self, label: str, expression: str) -> dict[str, str] | None:
