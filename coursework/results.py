@@ -221,12 +221,20 @@ def _chapters(grades: Sequence[ExerciseGrade]) -> list[tuple[str, float]]:
     return [(chapter, math.fsum(points.values())) for chapter, points in maxima.items()]
 
 
-def _students(grades: Sequence[ExerciseGrade]) -> dict[str, dict[str, float]]:
+def _students(
+    grades: Sequence[ExerciseGrade], chapters: Sequence[tuple[str, float]]
+) -> dict[str, list[float]]:
+    """Each student's points in each of ``chapters`` (0 where a chapter has no rows)."""
     table: dict[str, dict[str, float]] = {}
     for g in grades:
         table.setdefault(g.student, {}).setdefault(g.chapter, 0.0)
         table[g.student][g.chapter] += g.points
-    return table
+    return {s: [earned.get(c, 0.0) for c, _ in chapters] for s, earned in table.items()}
+
+
+def _with_total(points: Sequence[float]) -> list[str]:
+    """Points as a gradebook writes them, then their total."""
+    return [*(points_text(p) for p in points), points_text(math.fsum(points))]
 
 
 def gradebook_table(grades: Sequence[ExerciseGrade]) -> tuple[list[str], list[list[str]]]:
@@ -243,10 +251,9 @@ def gradebook_table(grades: Sequence[ExerciseGrade]) -> tuple[list[str], list[li
     """
     chapters = _chapters(grades)
     header = ["Student", *(c for c, _ in chapters), TOTAL]
-    body = []
-    for student, earned in _students(grades).items():
-        points = [earned.get(c, 0.0) for c, _ in chapters]
-        body.append([student, *(points_text(p) for p in points), points_text(math.fsum(points))])
+    body = [
+        [student, *_with_total(points)] for student, points in _students(grades, chapters).items()
+    ]
     return header, body
 
 
@@ -275,27 +282,9 @@ def canvas_table(grades: Sequence[ExerciseGrade]) -> tuple[list[str], list[list[
             ids.setdefault(g.student, g.canvas_id)
     header = [*CANVAS_IDENTITY, *(c for c, _ in chapters), CANVAS_TOTAL]
     maxima = [m for _, m in chapters]
-    body = [
-        [
-            POINTS_POSSIBLE,
-            *([""] * (len(CANVAS_IDENTITY) - 1)),
-            *(points_text(m) for m in maxima),
-            points_text(math.fsum(maxima)),
-        ]
-    ]
-    for student, earned in _students(grades).items():
-        points = [earned.get(c, 0.0) for c, _ in chapters]
-        body.append(
-            [
-                student,
-                ids.get(student, ""),
-                "",
-                "",
-                "",
-                *(points_text(p) for p in points),
-                points_text(math.fsum(points)),
-            ]
-        )
+    body = [[POINTS_POSSIBLE, *([""] * (len(CANVAS_IDENTITY) - 1)), *_with_total(maxima)]]
+    for student, points in _students(grades, chapters).items():
+        body.append([student, ids.get(student, ""), "", "", "", *_with_total(points)])
     return header, body
 
 
