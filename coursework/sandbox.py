@@ -212,6 +212,11 @@ def _namespaces(as_root: bool) -> list[str]:
     return ["--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL", *common]
 
 
+def _bwrap_command(exe: str, as_root: bool) -> list[str]:
+    """Return the start of every sandbox's command: namespaces, system mounts, /proc, /dev."""
+    return [exe, *_namespaces(as_root), *_system_mounts(), "--proc", "/proc", "--dev", "/dev"]
+
+
 def sandbox_problem() -> str | None:
     """Say why no sandbox can be made here, or return None if bubblewrap works."""
     exe = bwrap()
@@ -221,12 +226,9 @@ def sandbox_problem() -> str | None:
             "sudo apt-get install bubblewrap"
         )
     as_root = os.geteuid() == 0
-    true = shutil.which("true") or "/bin/true"
-    cmd = [exe, *_namespaces(as_root), *_system_mounts(), "--proc", "/proc", "--dev", "/dev"]
+    cmd = [*_bwrap_command(exe, as_root), "--", shutil.which("true") or "/bin/true"]
     try:
-        proc = subprocess.run(
-            [*cmd, "--", true], capture_output=True, text=True, timeout=30, check=False
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap does not run: {exc}"
     if proc.returncode != 0:
@@ -443,8 +445,7 @@ class Kernel:
             home = HOME
             kernel_env = kernel_environment(home, venv_bin)
             fds = [self._memfd(notebook)]
-            cmd = [bwrap() or "bwrap", *_namespaces(env.as_root), *_system_mounts()]
-            cmd += ["--proc", "/proc", "--dev", "/dev"]
+            cmd = _bwrap_command(bwrap() or "bwrap", env.as_root)
             size = str(limits.scratch_bytes)
             cmd += ["--size", size, "--perms", "1777", "--tmpfs", "/tmp"]
             cmd += ["--perms", "0777", "--dir", "/tmp/matplotlib"]
