@@ -890,8 +890,8 @@ def grade(
                 ]
             else:
                 file = entry.relative_to(base).as_posix()
-                digest = hashlib.sha256(entry.read_bytes()).hexdigest()
-                before = earlier.get((student, Path(name).stem, digest), [])
+                digest = _resumable_digest(entry) if earlier else None
+                before = earlier.get((student, Path(name).stem, digest), []) if digest else []
                 if [g.exercise for g in before] == list(labels):
                     table[student, name] = [
                         row(student, name, g.exercise, g.status, g.detail, digest, file)
@@ -915,6 +915,17 @@ def grade(
         if own:
             grader.close()
     return [g for student in found.files for name, _ in expected for g in table[student, name]]
+
+
+def _resumable_digest(path: Path) -> str | None:
+    """Return the SHA-256 of a submission, to look up its earlier rows; None if unreadable.
+
+    An unreadable file is not looked up but graded, which records why it failed.
+    """
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _quiet(text: str) -> None:

@@ -262,6 +262,58 @@ def test_resume_takes_a_notebook_s_latest_rows(tmp_path: Path) -> None:
         assert files.reusable("s") == {("al", "01_a", "aa"): again}
 
 
+class _StandInGrader:
+    """Marks every exercise correct without a kernel (the scan and the bookkeeping only)."""
+
+    label = "stand-in"
+
+    def points(self, exercise: str) -> float:
+        return 1.0
+
+    def environment(self) -> None:
+        return None
+
+    def grade_bytes(self, data: bytes, name: str, labels: Any) -> list[tuple[str, str, str]]:
+        return [(label, "correct", "Correct.") for label in labels]
+
+    def abort(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_an_unreadable_submission_gets_error_rows_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: bool
+) -> None:
+    chapter = CHAPTERS[0]
+    sub = tmp_path / "submissions"
+    for student in ("al", "bo", "cy"):
+        (sub / student).mkdir(parents=True)
+        shutil.copy(chapter, sub / student / chapter.name)
+    out = tmp_path / "grades.csv"
+    if resume:  # an earlier run graded al, so this run looks up every file's digest
+        with results.ResultFiles(out) as files:
+            files.finish(grading.grade(sub, [chapter], grader=_StandInGrader(), jobs=1))
+    unreadable = sub / "bo" / chapter.name
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path == unreadable:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with results.ResultFiles(out, resume=resume) as files:
+        rows = grading.grade(sub, [chapter], grader=_StandInGrader(), results=files)
+    statuses = {(g.student, g.status) for g in rows}
+    assert statuses == {("al", "correct"), ("bo", "error"), ("cy", "correct")}
+    bo = [g for g in rows if g.student == "bo"]
+    assert [g.exercise for g in bo] == labels(read(chapter))
+    assert all(
+        g.detail.startswith("the file could not be read (PermissionError: ") and g.sha256 == ""
+        for g in bo
+    )
+
+
 def test_resume_refuses_a_file_of_another_format(tmp_path: Path) -> None:
     out = tmp_path / "grades.csv"
     out.write_text("student,chapter,exercise,status,detail,sha256,sandbox\n")
