@@ -33,30 +33,18 @@ def _ln(x: Decimal) -> Decimal:
 
 def kl(p: Iterable[float], q: Iterable[float]) -> float:
     """KL(P‖Q) = Σ p ln(p/q) of the given floats; inf where q = 0 < p."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
-        total = Decimal(0)
-        for a, b in zip(np.ravel(p), np.ravel(q), strict=True):
-            a, b = d(a), d(b)
-            if a == 0:
-                continue
-            if b == 0:
-                return math.inf
-            total += a * _ln(a / b)
-        return float(total)
+    return kl_of_decimals(map(d, np.ravel(p)), map(d, np.ravel(q)))
 
 
 def entropy(p: Iterable[float]) -> float:
     """H(P) = −Σ p ln p of the given floats."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         return float(-sum((d(a) * _ln(d(a)) for a in np.ravel(p) if a > 0), Decimal(0)))
 
 
 def cross_entropy(p: Iterable[float], q: Iterable[float]) -> float:
     """H(P, Q) = −Σ p ln q of the given floats; inf where q = 0 < p."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         total = Decimal(0)
         for a, b in zip(np.ravel(p), np.ravel(q), strict=True):
             if a == 0:
@@ -69,8 +57,7 @@ def cross_entropy(p: Iterable[float], q: Iterable[float]) -> float:
 
 def binary_entropy(p: float) -> float:
     """H(p) of a coin whose heads probability is the float ``p`` (tails exactly 1 − p)."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         a = d(p)
         total = Decimal(0)
         for x in (a, 1 - a):
@@ -82,15 +69,13 @@ def binary_entropy(p: float) -> float:
 def binary_kl(p: float, q: float) -> float:
     """KL(Bern(p)‖Bern(q)) for the floats p and q, tails the exact 1 − p and 1 − q."""
     a, b = d(p), d(q)
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         return kl_of_decimals((a, 1 - a), (b, 1 - b))
 
 
 def kl_of_decimals(p: Iterable[Decimal], q: Iterable[Decimal]) -> float:
     """Σ p ln(p/q) of exact decimals (for inputs such as 1 − p that floats would round)."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         total = Decimal(0)
         for a, b in zip(p, q, strict=True):
             if a == 0:
@@ -103,16 +88,14 @@ def kl_of_decimals(p: Iterable[Decimal], q: Iterable[Decimal]) -> float:
 
 def gaussian_kl(mu_p: float, sigma_p: float, mu_q: float, sigma_q: float) -> float:
     """KL(N(μp, σp²)‖N(μq, σq²)) = ln(σq/σp) + (σp² + (μp − μq)²)/(2σq²) − ½."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         mp, sp, mq, sq = d(mu_p), d(sigma_p), d(mu_q), d(sigma_q)
         return float(_ln(sq / sp) + (sp * sp + (mp - mq) ** 2) / (2 * sq * sq) - Decimal("0.5"))
 
 
 def vae_kl(mu: Iterable[float], log_var: Iterable[float]) -> float:
     """½ Σ (μ² + e^v − 1 − v), the KL of N(μ, e^v) from N(0, 1) summed over coordinates."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         total = Decimal(0)
         for m, v in zip(np.ravel(mu), np.ravel(log_var), strict=True):
             m, v = d(m), d(v)
@@ -122,8 +105,7 @@ def vae_kl(mu: Iterable[float], log_var: Iterable[float]) -> float:
 
 def log_likelihood_ratio(k: int, n: int, p: float, q: float) -> float:
     """k ln(p/q) + (n − k) ln((1 − p)/(1 − q)) for the floats p and q."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         a, b = d(p), d(q)
         return float(k * _ln(a / b) + (n - k) * _ln((1 - a) / (1 - b)))
 
@@ -132,8 +114,7 @@ def normal_mixture_logpdf(
     x: float, weights: Iterable[float], means: Iterable[float], sigmas: Iterable[float]
 ) -> float:
     """ln Σ_k w_k N(x; μ_k, σ_k²) of the given floats."""
-    with localcontext() as ctx:
-        ctx.prec = PREC
+    with localcontext(prec=PREC):
         two_pi = 2 * Decimal(
             "3.14159265358979323846264338327950288419716939937510582097494459230781640628620899"
             "86280348253421170679821480865132823066470938446095505822317253594081284811174502"
